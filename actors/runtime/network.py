@@ -1,0 +1,110 @@
+"""The network (DESIGN.md §3): the same HTTP-shaped messages over two transports.
+
+- ``channel``: a request is put into the target actor's mailbox (addressed by URL origin); no
+  sockets, deterministic delivery order.
+- ``http``: every actor listens on its own 127.0.0.1 port (hypercorn's trio worker); requests go
+  through one ``httpx.AsyncClient``, so base URLs and issuers are real ``http://127.0.0.1:PORT``
+  addresses that outside clients can use.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import socket
+from urllib.parse import urlsplit
+
+import attrs
+import httpx
+import trio
+from hypercorn.config import Config, Sockets
+from hypercorn.trio.run import worker_serve
+from hypercorn.utils import wrap_app
+
+from actors.runtime.actor import HttpActor
+from actors.runtime.asgi import AsgiBridge
+from protocols.http import MAX_BODY_BYTES, HttpRequest, HttpResponse
+
+CHANNEL_DOMAIN = "trustbench.test"
+
+
+class Transport(enum.Enum):
+    CHANNEL = "channel"
+    HTTP = "http"
+
+
+class Unreachable(ConnectionError):
+    """No actor answers at this origin (channel), or the connection failed (HTTP)."""
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+@attrs.define(eq=False)
+class Network:
+    """Address book and carrier: assigns base URLs, delivers requests, serves actors over HTTP."""
+
+    transport: Transport
+    _actors: dict[str, HttpActor] = attrs.field(factory=dict, init=False)
+    _sockets: dict[str, socket.socket] = attrs.field(factory=dict, init=False)
+    _client: httpx.AsyncClient | None = attrs.field(default=None, init=False)
+
+    def base_url_for(self, name: str) -> str:
+        """The base URL actor ``name`` will answer at; in HTTP mode its port is bound now."""
+        if self.transport is Transport.CHANNEL:
+            return f"https://{name}.{CHANNEL_DOMAIN}"
+        if name not in self._sockets:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", 0))
+            sock.listen(128)
+            sock.setblocking(False)
+            self._sockets[name] = sock
+        host, port = self._sockets[name].getsockname()
+        return f"http://{host}:{port}"
+
+    def register(self, actor: HttpActor) -> None:
+        self._actors[_origin(actor.base_url)] = actor
+
+    def actor_at(self, url: str) -> HttpActor | None:
+        return self._actors.get(_origin(url))
+
+    async def send(self, request: HttpRequest) -> HttpResponse:
+        """Deliver ``request`` to whoever answers at its URL and return the response."""
+        if self.transport is Transport.CHANNEL:
+            actor = self.actor_at(request.url)
+            if actor is None:
+                raise Unreachable(f"no service answers at {_origin(request.url)}")
+            return await actor.ask(request)
+        assert self._client is not None, "serve() must run before HTTP requests are sent"
+        try:
+            reply = await self._client.request(
+                request.method, request.url, headers=list(request.headers), content=request.body)
+        except httpx.HTTPError as error:
+            raise Unreachable(f"{_origin(request.url)}: {type(error).__name__}") from None
+        headers = [(k.lower(), v) for k, v in reply.headers.multi_items()
+                   if k.lower() not in ("content-length", "date", "server", "transfer-encoding")]
+        return HttpResponse(status=reply.status_code, headers=tuple(headers), body=reply.content)
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """HTTP mode: serve every registered actor on its socket until cancelled. Channel: no-op."""
+        if self.transport is Transport.CHANNEL:
+            task_status.started()
+            await trio.sleep_forever()
+        # Simulated time jumps while sockets wait: no client-side timeouts, they would fire early.
+        async with httpx.AsyncClient(timeout=None, follow_redirects=False) as client:
+            self._client = client
+            async with trio.open_nursery() as nursery:
+                for actor in self._actors.values():
+                    sock = self._sockets[actor.name]
+                    config = Config()
+                    config.errorlog = None
+                    config.accesslog = None
+                    config.h11_max_incomplete_size = MAX_BODY_BYTES
+                    app = wrap_app(AsgiBridge(actor=actor), config.wsgi_max_body_size, "asgi")
+                    sockets = Sockets(secure_sockets=[], insecure_sockets=[sock], quic_sockets=[])
+                    await nursery.start(functools.partial(worker_serve, app, config, sockets=sockets))
+                task_status.started()
+                await trio.sleep_forever()
