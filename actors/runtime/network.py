@@ -26,6 +26,7 @@ from actors.runtime.asgi import AsgiBridge
 from protocols.http import MAX_BODY_BYTES, HttpRequest, HttpResponse
 
 CHANNEL_DOMAIN = "trustbench.test"
+SIMULATED_IDLE_LIMIT = 10**9
 
 
 class Transport(enum.Enum):
@@ -47,6 +48,7 @@ class Network:
     """Address book and carrier: assigns base URLs, delivers requests, serves actors over HTTP."""
 
     transport: Transport
+    simulated_time: bool = True
     _actors: dict[str, HttpActor] = attrs.field(factory=dict, init=False)
     _sockets: dict[str, socket.socket] = attrs.field(factory=dict, init=False)
     _client: httpx.AsyncClient | None = attrs.field(default=None, init=False)
@@ -103,6 +105,8 @@ class Network:
                     config.errorlog = None
                     config.accesslog = None
                     config.h11_max_incomplete_size = MAX_BODY_BYTES
+                    if self.simulated_time:  # simulated hours pass between requests: never idle-close
+                        config.keep_alive_timeout = config.read_timeout = SIMULATED_IDLE_LIMIT
                     app = wrap_app(AsgiBridge(actor=actor), config.wsgi_max_body_size, "asgi")
                     sockets = Sockets(secure_sockets=[], insecure_sockets=[sock], quic_sockets=[])
                     await nursery.start(functools.partial(worker_serve, app, config, sockets=sockets))

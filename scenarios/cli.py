@@ -1,0 +1,124 @@
+"""The ``trustbench`` command line: run, verify, serve, scenarios.
+
+Every failure the user can cause (bad argument, bad world file, missing run directory) ends with a
+one-line message on stderr and exit status 2; a failed audit-chain verification exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from actors.runtime.network import Transport
+from scenarios.verify import RunDirError, verify_run
+from scenarios.world import WorldError, builtin_world, load_world
+
+SCENARIOS = {
+    "sales-agent": "Eight-phase sales agent: shadow AI, SSO, MCP context, ID-JAG, CIBA, vault, governance, threat response",
+}
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, no usage dump
+        raise CliError(f"{self.prog}: {message}")
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("seed must be zero or positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="trustbench",
+        description="Simulate and audit a unified identity platform for AI agents: actors exchange real "
+                    "signed tokens over in-process channels or real HTTP and run scripted scenarios.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run a scenario and write its run directory",
+                              description="Run a scenario in simulated time and write the run directory: "
+                                          "audit.sqlite, audit.jsonl, summary.md, run.json, trustbench.log.")
+    run.add_argument("scenario", choices=sorted(SCENARIOS), help="the scenario to run")
+    run.add_argument("--world", type=Path, help="world file (TOML); default: the scenario's built-in world")
+    run.add_argument("--transport", choices=[t.value for t in Transport], default="channel",
+                     help="channel: in-process mailboxes (default, deterministic); http: real HTTP on 127.0.0.1")
+    run.add_argument("--seed", type=_seed, default=1, help="seed for every key and identifier (default 1)")
+    run.add_argument("--out", type=Path, help="run directory (default runs/SCENARIO-seedN-TRANSPORT)")
+
+    verify = commands.add_parser("verify", help="check a run's audit hash chain",
+                                 description="Recompute every hash of RUN_DIR/audit.sqlite; exit 1 and name "
+                                             "the first altered entry if the chain is broken.")
+    verify.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+
+    serve = commands.add_parser("serve", help="serve every actor on 127.0.0.1 with the real clock",
+                                description="Start every actor of a world over real HTTP with the wall clock, "
+                                            "print their base and discovery URLs, run until interrupted.")
+    serve.add_argument("--world", type=Path, help="world file (default: the sales-agent world)")
+    serve.add_argument("--seed", type=_seed, help="seed (default: random, from the operating system)")
+
+    commands.add_parser("scenarios", help="list the scenarios", description="List the built-in scenarios.")
+    return parser
+
+
+def _world(path: Path | None, scenario: str):
+    return load_world(path if path is not None else builtin_world(scenario))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        if args.command == "scenarios":
+            for name, line in SCENARIOS.items():
+                print(f"{name:<14} {line}")
+            return 0
+        if args.command == "run":
+            from scenarios.runner import RunOptions, run_scenario
+
+            world = _world(args.world, args.scenario)
+            out = args.out or Path("runs") / f"{args.scenario}-seed{args.seed}-{args.transport}"
+            result = run_scenario(RunOptions(world=world, transport=Transport(args.transport), seed=args.seed, out_dir=out))
+            for phase in result.phases:
+                print(f"phase {phase.number} {phase.name}: {phase.outcome}")
+            print(f"run directory: {result.out_dir}")
+            print(f"summary: {result.out_dir / 'summary.md'}")
+            return 0 if result.ok else EXIT_FAILED
+        if args.command == "verify":
+
+            report = verify_run(args.run_dir)
+            if report.ok:
+                print(f"audit chain intact: {report.entries} entries")
+                return 0
+            print(f"audit chain BROKEN: {report.problem}", file=sys.stderr)
+            return EXIT_FAILED
+        if args.command == "serve":
+            from scenarios.serve import serve_world
+
+            serve_world(_world(args.world, "sales-agent"), seed=args.seed)
+            return 0
+    except (CliError, WorldError, RunDirError) as error:
+        print(str(error), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 0
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""The scenario runner: builds a run's runtime and cast, plays the phases in simulated time and
+writes the run directory (audit.sqlite, audit.jsonl, run.json, summary.md, trustbench.log).
+
+Channel runs use trio's ``MockClock`` with autojump at threshold 0: the clock jumps as soon as
+every task waits, so a run is deterministic and days pass in milliseconds. HTTP runs give sockets
+a short real-time grace before the clock jumps (DESIGN.md §2, §3).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+import trio.testing
+
+from actors.audit_log import AuditLog, AuditStore, export_jsonl
+from actors.runtime.clock import ScenarioClock
+from actors.runtime.context import Runtime
+from actors.runtime.logging import configure_logging
+from actors.runtime.network import Network, Transport
+from actors.runtime.secrets import SecretRegistry
+from scenarios.world import PhaseSpec, World
+from scenarios import sales_agent
+from scenarios.summary import write_summary
+
+HTTP_AUTOJUMP_THRESHOLD = 0.05
+RUN_FILES = ("audit.sqlite", "audit.jsonl", "run.json", "summary.md", "trustbench.log")
+
+
+@attrs.frozen(kw_only=True)
+class RunOptions:
+    world: World
+    transport: Transport
+    seed: int
+    out_dir: Path
+
+
+@attrs.frozen(kw_only=True)
+class PhaseResult:
+    """What a phase achieved: a one-line outcome, whether it met the scenario, and its key facts."""
+
+    number: int
+    name: str
+    ok: bool
+    outcome: str
+    facts: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class RunResult:
+    out_dir: Path
+    phases: tuple[PhaseResult, ...]
+    secrets: tuple[str, ...] = attrs.field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return all(phase.ok for phase in self.phases)
+
+
+PhaseFn = Callable[[Any, PhaseSpec], Awaitable[PhaseResult]]
+
+
+def run_scenario(options: RunOptions) -> RunResult:
+    threshold = 0 if options.transport is Transport.CHANNEL else HTTP_AUTOJUMP_THRESHOLD
+    return trio.run(_run, options, clock=trio.testing.MockClock(autojump_threshold=threshold))
+
+
+def _prepare_out_dir(out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in RUN_FILES:
+        (out_dir / name).unlink(missing_ok=True)
+
+
+async def _run(options: RunOptions) -> RunResult:
+    world, out = options.world, options.out_dir
+    _prepare_out_dir(out)
+    clock = ScenarioClock.simulated(epoch=world.epoch)
+    clock.start()
+    secrets = SecretRegistry()
+    store = AuditStore(path=out / "audit.sqlite")
+    with (out / "trustbench.log").open("w", encoding="utf-8") as log_stream:
+        configure_logging(clock=clock, secrets=secrets, stream=log_stream)
+        audit = AuditLog(store=store, clock=clock, secrets=secrets)
+        runtime = Runtime(seed=options.seed, clock=clock, network=Network(transport=options.transport),
+                          secrets=secrets, audit=audit)
+        results: list[PhaseResult] = []
+        async with trio.open_nursery() as nursery:
+            await nursery.start(audit.run)
+            cast = await sales_agent.start_cast(world=world, runtime=runtime, nursery=nursery)
+            await audit.record(actor="runner", event="run.started", details={
+                "scenario": world.name, "seed": options.seed, "transport": options.transport.value,
+                "world_sha256": world.sha256})
+            for phase in world.phases:
+                await clock.sleep_until(phase.at.timestamp())
+                results.append(await sales_agent.PHASES[phase.number](cast, phase))
+            await audit.record(actor="runner", event="run.finished",
+                               decision="pass" if all(r.ok for r in results) else "fail",
+                               details={"phases": [r.number for r in results]})
+            nursery.cancel_scope.cancel()
+    entries = store.entries()
+    store.close()
+    export_jsonl(entries, out / "audit.jsonl")
+    metadata = {
+        "scenario": world.name, "title": world.title, "seed": options.seed,
+        "transport": options.transport.value, "world_file": Path(world.source).name,
+        "world_sha256": world.sha256, "epoch": world.epoch.isoformat(),
+        "started": entries[0].time, "finished": entries[-1].time, "audit_entries": len(entries),
+        "phases": [attrs.asdict(r) for r in results],
+    }
+    (out / "run.json").write_text(secrets.redact_text(json.dumps(metadata, indent=2, sort_keys=True)) + "\n")
+    write_summary(out / "summary.md", metadata=metadata, entries=entries, redact=secrets.redact_text)
+    return RunResult(out_dir=out, phases=tuple(results), secrets=tuple(secrets))

@@ -1,0 +1,242 @@
+"""World files (TOML): the cast, systems and phases of a scenario, parsed into frozen values.
+
+A world file declares who exists (people, agents), which systems run (the enterprise IdP, the
+Google IdP) with their settings, and when each phase happens. ``load_world`` refuses anything it
+does not understand with a one-line ``WorldError`` naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from protocols.jose.keys import Algorithm
+
+WORLDS_DIR = Path(__file__).parent / "worlds"
+LOGIN_METHODS = ("google", "password")
+
+
+class WorldError(ValueError):
+    """A world file that cannot be used; the message is one line naming the file and field."""
+
+
+@attrs.frozen(kw_only=True)
+class Person:
+    id: str
+    name: str
+    email: str
+    login: str
+    role: str
+    territory: str
+    team: str = ""
+    manager: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class AgentSpec:
+    id: str
+    name: str
+    owner: str
+    purpose: str
+    client_auth: str
+    signing_alg: Algorithm
+    scopes: tuple[str, ...]
+
+
+@attrs.frozen(kw_only=True)
+class IdpSettings:
+    name: str
+    signing_alg: Algorithm
+    id_token_lifetime: int
+    access_token_lifetime: int
+    session_lifetime: int
+    key_rotation_days: int
+
+
+@attrs.frozen(kw_only=True)
+class GoogleSettings:
+    name: str
+    signing_alg: Algorithm
+
+
+@attrs.frozen(kw_only=True)
+class PhaseSpec:
+    number: int
+    name: str
+    at: datetime
+    user: str
+    agent: str
+
+
+@attrs.frozen(kw_only=True)
+class World:
+    source: str
+    sha256: str
+    name: str
+    title: str
+    epoch: datetime
+    organization: str
+    domain: str
+    idp: IdpSettings
+    google: GoogleSettings
+    people: tuple[Person, ...]
+    agents: tuple[AgentSpec, ...]
+    phases: tuple[PhaseSpec, ...]
+
+    def person(self, person_id: str) -> Person:
+        return next(p for p in self.people if p.id == person_id)
+
+    def agent(self, agent_id: str) -> AgentSpec:
+        return next(a for a in self.agents if a.id == agent_id)
+
+
+class _Reader:
+    """Typed field access with one-line errors: ``FILE: people[0].email: expected a string``."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, problem: str) -> WorldError:
+        return WorldError(f"{self.source}: {where}: {problem}")
+
+    def table(self, data: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
+        value = data.get(key)
+        if not isinstance(value, dict):
+            raise self.fail(f"{where}{key}", "missing table" if value is None else "expected a table")
+        return value
+
+    def tables(self, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self.fail(key, "expected an array of tables ([[...]])")
+        return value
+
+    def string(self, data: dict[str, Any], key: str, where: str, *, default: str | None = None) -> str:
+        value = data.get(key, default)
+        if value is None:
+            raise self.fail(f"{where}.{key}", "missing")
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"{where}.{key}", "expected a non-empty string")
+        return value
+
+    def positive_int(self, data: dict[str, Any], key: str, where: str) -> int:
+        value = data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"{where}.{key}", "expected an integer")
+        if value <= 0:
+            raise self.fail(f"{where}.{key}", f"must be positive, got {value}")
+        return value
+
+    def instant(self, data: dict[str, Any], key: str, where: str) -> datetime:
+        raw = self.string(data, key, where)
+        try:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise self.fail(f"{where}.{key}", f"not an ISO 8601 time: {raw!r}") from None
+        if value.tzinfo is None:
+            raise self.fail(f"{where}.{key}", "needs a time zone (e.g. a trailing Z)")
+        return value
+
+    def algorithm(self, data: dict[str, Any], key: str, where: str) -> Algorithm:
+        raw = self.string(data, key, where)
+        try:
+            return Algorithm(raw)
+        except ValueError:
+            allowed = ", ".join(a.value for a in Algorithm)
+            raise self.fail(f"{where}.{key}", f"unsupported algorithm {raw!r} (use {allowed})") from None
+
+    def choice(self, data: dict[str, Any], key: str, where: str, options: tuple[str, ...]) -> str:
+        raw = self.string(data, key, where)
+        if raw not in options:
+            raise self.fail(f"{where}.{key}", f"must be one of {', '.join(options)}, got {raw!r}")
+        return raw
+
+
+def parse_world(text: str, *, source: str) -> World:
+    import hashlib
+
+    read = _Reader(source)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise WorldError(f"{source}: invalid TOML: {error}") from None
+    scenario = read.table(data, "scenario")
+    org = read.table(data, "organization")
+    idp = read.table(data, "idp")
+    google = read.table(data, "google")
+    people = tuple(
+        Person(id=read.string(p, "id", f"people[{i}]"), name=read.string(p, "name", f"people[{i}]"),
+               email=read.string(p, "email", f"people[{i}]"),
+               login=read.choice(p, "login", f"people[{i}]", LOGIN_METHODS),
+               role=read.string(p, "role", f"people[{i}]"), territory=read.string(p, "territory", f"people[{i}]"),
+               team=p.get("team", ""), manager=p.get("manager", ""))
+        for i, p in enumerate(read.tables(data, "people")))
+    person_ids = {p.id for p in people}
+    if len(person_ids) != len(people):
+        raise read.fail("people", "two people share an id")
+    for i, person in enumerate(people):
+        if person.manager and person.manager not in person_ids:
+            raise read.fail(f"people[{i}].manager", f"unknown person {person.manager!r}")
+    agents = []
+    for i, a in enumerate(read.tables(data, "agents")):
+        where = f"agents[{i}]"
+        owner = read.string(a, "owner", where)
+        if owner not in person_ids:
+            raise read.fail(f"{where}.owner", f"unknown person {owner!r}")
+        scopes = a.get("scopes", ["openid"])
+        if not isinstance(scopes, list) or "openid" not in scopes or not all(isinstance(s, str) for s in scopes):
+            raise read.fail(f"{where}.scopes", "expected a list of scope strings including 'openid'")
+        agents.append(AgentSpec(
+            id=read.string(a, "id", where), name=read.string(a, "name", where), owner=owner,
+            purpose=read.string(a, "purpose", where),
+            client_auth=read.choice(a, "client_auth", where, ("private_key_jwt",)),
+            signing_alg=read.algorithm(a, "signing_alg", where), scopes=tuple(scopes)))
+    agent_ids = {a.id for a in agents}
+    epoch = read.instant(scenario, "epoch", "scenario")
+    phases = []
+    for i, p in enumerate(read.tables(data, "phases")):
+        where = f"phases[{i}]"
+        number = read.positive_int(p, "number", where)
+        if number > 8:
+            raise read.fail(f"{where}.number", f"phases are numbered 1 to 8, got {number}")
+        at = read.instant(p, "at", where)
+        if at < epoch:
+            raise read.fail(f"{where}.at", "is before the scenario epoch")
+        user, agent = read.string(p, "user", where), read.string(p, "agent", where)
+        if user not in person_ids:
+            raise read.fail(f"{where}.user", f"unknown person {user!r}")
+        if agent not in agent_ids:
+            raise read.fail(f"{where}.agent", f"unknown agent {agent!r}")
+        phases.append(PhaseSpec(number=number, name=read.string(p, "name", where), at=at, user=user, agent=agent))
+    return World(
+        source=source, sha256=hashlib.sha256(text.encode()).hexdigest(),
+        name=read.string(scenario, "name", "scenario"), title=read.string(scenario, "title", "scenario"),
+        epoch=epoch, organization=read.string(org, "name", "organization"),
+        domain=read.string(org, "domain", "organization"),
+        idp=IdpSettings(name=read.string(idp, "name", "idp"), signing_alg=read.algorithm(idp, "signing_alg", "idp"),
+                        id_token_lifetime=read.positive_int(idp, "id_token_lifetime", "idp"),
+                        access_token_lifetime=read.positive_int(idp, "access_token_lifetime", "idp"),
+                        session_lifetime=read.positive_int(idp, "session_lifetime", "idp"),
+                        key_rotation_days=read.positive_int(idp, "key_rotation_days", "idp")),
+        google=GoogleSettings(name=read.string(google, "name", "google"),
+                              signing_alg=read.algorithm(google, "signing_alg", "google")),
+        people=people, agents=tuple(agents), phases=tuple(sorted(phases, key=lambda ph: ph.number)),
+    )
+
+
+def load_world(path: Path) -> World:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise WorldError(f"{path}: no such world file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise WorldError(f"{path}: cannot read: {type(error).__name__}") from None
+    return parse_world(text, source=str(path))
+
+
+def builtin_world(scenario: str) -> Path:
+    return WORLDS_DIR / f"{scenario}.toml"
