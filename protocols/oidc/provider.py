@@ -1,0 +1,535 @@
+"""The OpenID Provider core: one sans-IO engine per provider that actors wrap.
+
+Endpoints (paths below the issuer, see ``discovery``):
+
+- ``GET /.well-known/openid-configuration`` — Discovery §4; ``GET /jwks`` — RFC 7517 §5.
+- ``GET /authorize`` — OIDC Core §3.1.2 (validation in ``protocols.oauth.authorization_code``);
+  an active session answers at once, otherwise a login page; ``prompt=none`` without one is
+  ``login_required`` (§3.1.2.6); ``prompt=login``/``max_age`` force a new login (§3.1.2.1).
+- ``POST /login`` — password plus TOTP (``authentication``), then a session and a code.
+- ``GET /federate/<upstream>`` and ``GET /federate/<upstream>/callback`` — social login: this
+  provider is the relying party of an upstream OP; the callback needs a back-channel token request,
+  so it returns ``Fetch`` and the actor calls ``resume`` with the upstream's answer (sans-IO).
+- ``POST /token`` — RFC 6749 §4.1.3, §5; client authentication per ``client_auth``.
+- ``GET|POST /userinfo`` — OIDC Core §5.3 with RFC 6750 challenges.
+
+Every call returns a ``Handled`` (response + one ``Outcome``) or a ``Fetch``; the ``Outcome`` names
+one event (``area.past_tense``), the decision, the reason, the subject and client, and lists the
+secrets minted in that step so the actor can register them for redaction (DESIGN.md §5).
+State (sessions, login transactions, codes, replay cache, revoked token ids) lives in this object
+and changes only inside ``handle``/``resume`` and the explicit admin methods.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from protocols.entropy import SeededEntropy
+from protocols.http import HttpRequest, HttpResponse, MalformedBody
+from protocols.jose.jwks import JwkSet
+from protocols.jose.jwt import sign_jwt
+from protocols.jose.keys import KeyRing, SigningKey
+from protocols.jose.profiles import TYP_ACCESS_TOKEN
+from protocols.oauth.authorization_code import (
+    AUTHORIZATION_CODE, AuthorizationRequest, CodeGrant, CodeLedger, CodeReuseDetected, NonRedirectableError,
+    RedirectableError, TokenRequestParams, add_query, success_redirect,
+)
+from protocols.oauth.client_auth import AssertionReplayCache, ClientRegistration, authenticate_client
+from protocols.oauth.errors import (
+    AccessDenied, InvalidGrant, InvalidRequest, InvalidToken, LoginRequired, MethodNotAllowed, NotFound, OAuthError,
+    UnauthorizedClient, UnsupportedGrantType,
+)
+from protocols.oauth.token_response import TokenResponse
+from protocols.oidc import federation
+from protocols.oidc.authentication import (
+    AMR_MFA, LoginAttempt, Session, UserAccount, check_login, read_cookie, render_login_page,
+    session_cookie_header,
+)
+from protocols.oidc.discovery import (
+    AUTHORIZE_PATH, FEDERATE_PATH, JWKS_PATH, LOGIN_PATH, TOKEN_PATH, USERINFO_PATH, WELL_KNOWN_PATH,
+    ProviderMetadata,
+)
+from protocols.oidc.id_token import RESERVED_CLAIMS, SCOPE_CLAIMS, mint_id_token
+from protocols.oidc.userinfo import (
+    MissingBearerToken, bearer_challenge, extract_bearer_token, userinfo_claims, validate_access_token,
+)
+
+ClaimsHook = Callable[[UserAccount], Mapping[str, Any]]
+"""Rules hook: extra claims (role, territory, ...) for a user, added to ID tokens and UserInfo."""
+
+
+class Decision(enum.Enum):
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """One auditable step: what happened, to whom, for which client, allowed or not and why.
+
+    ``details`` holds non-secret context (jti, scope, amr, revoked ids...). ``secrets`` lists every
+    secret value minted or received in the step (codes, tokens, cookies, PKCE verifiers) for the
+    actor's redaction registry; it is excluded from ``repr``.
+    """
+
+    event: str
+    decision: Decision
+    reason: str = ""
+    subject: str | None = None
+    client_id: str | None = None
+    details: Mapping[str, Any] = attrs.field(factory=dict)
+    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class Handled:
+    """The response to send and the outcome to log."""
+
+    response: HttpResponse
+    outcome: Outcome
+
+
+@attrs.frozen(kw_only=True)
+class Fetch:
+    """The provider needs a back-channel HTTP exchange before it can answer: send ``request``,
+    then call ``provider.resume(fetch, response, now=...)``. ``outcome`` is the step so far."""
+
+    request: HttpRequest
+    continuation: str = attrs.field(repr=False)
+    outcome: Outcome
+
+
+@attrs.frozen(kw_only=True)
+class ProviderConfig:
+    """Policy knobs of one provider; lifetimes in seconds."""
+
+    issuer: str
+    code_lifetime: int = 600
+    id_token_lifetime: int = 3600
+    access_token_lifetime: int = 900
+    session_lifetime: int = 8 * 3600
+    login_transaction_lifetime: int = 600
+    max_login_failures: int = 5
+    accept_token_endpoint_audience: bool = False
+    scopes_supported: tuple[str, ...] = ("openid", "profile", "email")
+
+    def metadata(self) -> ProviderMetadata:
+        return ProviderMetadata.for_issuer(self.issuer, scopes_supported=self.scopes_supported)
+
+
+@attrs.frozen(kw_only=True)
+class _LoginTransaction:
+    request: AuthorizationRequest
+    expires_at: int
+    failures: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class _IssuedToken:
+    subject: str
+    client_id: str
+    expires_at: int
+
+
+def _page(text: str, *, status: int) -> HttpResponse:
+    return HttpResponse.html(f"<!doctype html><html><body><p>{text}</p></body></html>", status=status)
+
+
+@attrs.define
+class OpenIdProvider:
+    """An OpenID Provider's protocol state and handlers. See the module docstring."""
+
+    config: ProviderConfig
+    keyring: KeyRing
+    entropy: SeededEntropy = attrs.field(repr=False)
+    clients: dict[str, ClientRegistration] = attrs.field(factory=dict)
+    claims_hook: ClaimsHook = attrs.field(default=lambda account: {})
+    upstreams: dict[str, federation.Upstream] = attrs.field(factory=dict)
+    metadata: ProviderMetadata = attrs.field(init=False)
+    _users: dict[str, UserAccount] = attrs.field(factory=dict, init=False)
+    _usernames: dict[str, str] = attrs.field(factory=dict, init=False)
+    _sessions: dict[str, Session] = attrs.field(factory=dict, init=False, repr=False)
+    _transactions: dict[str, _LoginTransaction] = attrs.field(factory=dict, init=False, repr=False)
+    _codes: CodeLedger = attrs.field(factory=CodeLedger, init=False)
+    _replay: AssertionReplayCache = attrs.field(factory=AssertionReplayCache, init=False)
+    _issued: dict[str, _IssuedToken] = attrs.field(factory=dict, init=False)
+    _revoked: dict[str, int] = attrs.field(factory=dict, init=False)
+    _totp_steps: dict[str, int] = attrs.field(factory=dict, init=False)
+    federations: federation.FederationState = attrs.field(factory=federation.FederationState, init=False)
+    _own_keys: tuple[frozenset[str], JwkSet] | None = attrs.field(default=None, init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.metadata = self.config.metadata()
+
+    # ------------------------------------------------------------------ administration
+
+    @property
+    def issuer(self) -> str:
+        return self.config.issuer
+
+    def add_user(self, account: UserAccount) -> None:
+        self._users[account.subject] = account
+        self._usernames[account.username] = account.subject
+
+    def user(self, subject: str) -> UserAccount | None:
+        return self._users.get(subject)
+
+    def register_client(self, registration: ClientRegistration) -> None:
+        self.clients[registration.client_id] = registration
+
+    def public_keys(self, *, now: int) -> JwkSet:
+        """Our published keys as a verifier sees them (cached while the published set is unchanged)."""
+        kids = self.keyring.kids(now=now)
+        if self._own_keys is None or self._own_keys[0] != kids:
+            self._own_keys = (kids, JwkSet.from_ring(self.keyring, now=now))
+        return self._own_keys[1]
+
+    def rotate_key(self, new_key: SigningKey, *, now: int, retire_after: int) -> Outcome:
+        """Sign with ``new_key`` from now on; the old key stays published (OIDC Core §10.1.1)."""
+        old = self.keyring.active.kid
+        self.keyring = self.keyring.rotate(new_key=new_key, now=now, retire_after=retire_after)
+        return Outcome(event="key.rotated", decision=Decision.ALLOW,
+                       details={"old_kid": old, "new_kid": new_key.kid, "retire_after": retire_after})
+
+    @property
+    def revoked_jtis(self) -> frozenset[str]:
+        """Ids of tokens revoked before their expiry (code replay, subject revocation)."""
+        return frozenset(self._revoked)
+
+    def is_revoked(self, jti: str) -> bool:
+        return jti in self._revoked
+
+    def revoke_subject(self, subject: str, *, now: int) -> Outcome:
+        """End every session of ``subject`` and revoke every unexpired token issued to them."""
+        sessions = [cookie for cookie, s in self._sessions.items() if s.subject == subject]
+        for cookie in sessions:
+            del self._sessions[cookie]
+        tokens = sorted(jti for jti, t in self._issued.items() if t.subject == subject and t.expires_at > now)
+        for jti in tokens:
+            self._revoked[jti] = self._issued[jti].expires_at
+        return Outcome(event="session.revoked", decision=Decision.ALLOW, subject=subject,
+                       details={"sessions": len(sessions), "revoked": tokens})
+
+    def purge(self, *, now: int) -> None:
+        """Drop state that expired (sessions, transactions, codes, replay entries, revocations)."""
+        for table in (self._sessions, self._transactions):
+            for key in [k for k, v in table.items() if v.expires_at <= now]:
+                del table[key]
+        # Revocations are kept a minute past expiry: verifiers allow that much clock leeway.
+        for jti in [k for k, v in self._issued.items() if v.expires_at <= now - 60]:
+            del self._issued[jti]
+        for jti in [k for k, exp in self._revoked.items() if exp <= now - 60]:
+            del self._revoked[jti]
+        self._codes.purge(now=now)
+        self._replay.purge(now=now)
+        self.federations.purge(now=now)
+
+    # ------------------------------------------------------------------ dispatch
+
+    def handle(self, request: HttpRequest, *, now: int) -> Handled | Fetch:
+        """Answer one HTTP request addressed to this provider."""
+        self.purge(now=now)
+        base = urlsplit(self.issuer).path.rstrip("/")
+        path = request.path[len(base):] if request.path.startswith(base) else request.path
+        routes: dict[str, tuple[tuple[str, ...], Callable[[HttpRequest, int], Handled | Fetch]]] = {
+            WELL_KNOWN_PATH: (("GET",), self._discovery),
+            JWKS_PATH: (("GET",), self._jwks),
+            AUTHORIZE_PATH: (("GET",), self._authorize),
+            LOGIN_PATH: (("POST",), self._login),
+            TOKEN_PATH: (("POST",), self._token),
+            USERINFO_PATH: (("GET", "POST"), self._userinfo),
+        }
+        route = routes.get(path)
+        if route is None and path.startswith(FEDERATE_PATH + "/"):
+            route = (("GET",), self._federate)
+        if route is None:
+            return self._refused(NotFound("no such endpoint"), event="http.refused")
+        methods, handler = route
+        if request.method not in methods:
+            return self._refused(MethodNotAllowed(f"use {' or '.join(methods)}"), event="http.refused")
+        return handler(request, now)
+
+    def resume(self, fetch: Fetch, response: HttpResponse, *, now: int) -> Handled | Fetch:
+        """Continue a step that returned ``Fetch`` with the upstream's ``response``."""
+        return federation.resume(self, fetch.continuation, response, now=now)
+
+    @staticmethod
+    def _refused(error: OAuthError, *, event: str, client_id: str | None = None, subject: str | None = None,
+                 details: Mapping[str, Any] | None = None) -> Handled:
+        return Handled(response=error.to_response(),
+                       outcome=Outcome(event=event, decision=Decision.DENY, reason=error.error,
+                                       client_id=client_id, subject=subject,
+                                       details={"description": error.description, **(details or {})}))
+
+    # ------------------------------------------------------------------ discovery, JWKS
+
+    def _discovery(self, request: HttpRequest, now: int) -> Handled:
+        return Handled(response=self.metadata.to_response(),
+                       outcome=Outcome(event="discovery.served", decision=Decision.ALLOW))
+
+    def _jwks(self, request: HttpRequest, now: int) -> Handled:
+        document = self.keyring.jwks(now=now)
+        response = HttpResponse.json_body(document, headers={"cache-control": "max-age=300"})
+        return Handled(response=response, outcome=Outcome(
+            event="jwks.served", decision=Decision.ALLOW, details={"kids": [k["kid"] for k in document["keys"]]}))
+
+    # ------------------------------------------------------------------ authorization endpoint
+
+    def _authorize(self, request: HttpRequest, now: int) -> Handled:
+        try:
+            try:
+                params = request.query_params()
+            except MalformedBody as exc:
+                raise NonRedirectableError(InvalidRequest(str(exc))) from None
+            areq = AuthorizationRequest.from_query(params, lookup_client=self.clients.get)
+            client = self.clients[areq.client_id]
+            session = self._session_of(request, now)
+            fresh_enough = session is not None and session.satisfies(
+                now=now, max_age=areq.max_age, require_mfa=client.require_mfa)
+            if session is not None and fresh_enough and "login" not in areq.prompt:
+                return self._complete(areq, session, now=now, event="code.issued", set_cookie=False)
+            if "none" in areq.prompt:
+                raise RedirectableError(LoginRequired("no active session satisfies the request"),
+                                        redirect_uri=areq.redirect_uri, state=areq.state)
+        except NonRedirectableError as exc:
+            return Handled(response=exc.to_response(), outcome=Outcome(
+                event="auth.request_rejected", decision=Decision.DENY, reason=exc.error.error,
+                client_id=_client_hint(request), details={"description": exc.error.description, "redirected": False}))
+        except RedirectableError as exc:
+            return Handled(response=exc.to_response(issuer=self.issuer), outcome=Outcome(
+                event="auth.request_rejected", decision=Decision.DENY, reason=exc.error.error,
+                client_id=_client_hint(request), details={"description": exc.error.description, "redirected": True}))
+        txn = self.entropy.token(16)
+        self._transactions[txn] = _LoginTransaction(request=areq, expires_at=now + self.config.login_transaction_lifetime)
+        return Handled(response=self._login_page(txn, client), outcome=Outcome(
+            event="auth.login_requested", decision=Decision.ALLOW, client_id=client.client_id,
+            details={"scope": " ".join(areq.scope), "prompt": sorted(areq.prompt)}))
+
+    def _session_of(self, request: HttpRequest, now: int) -> Session | None:
+        cookie = read_cookie(request.header("cookie"))
+        session = self._sessions.get(cookie) if cookie else None
+        return session if session is not None and session.is_active(now) else None
+
+    def _login_page(self, txn: str, client: ClientRegistration, *, error: str = "", status: int = 200) -> HttpResponse:
+        base = self.issuer.rstrip("/")
+        links = {name: add_query(f"{base}{FEDERATE_PATH}/{name}", {"txn": txn}) for name in self.upstreams}
+        page = render_login_page(action=base + LOGIN_PATH, transaction=txn, client_name=client.name, error=error,
+                                 federation_links=links)
+        return HttpResponse.html(page, status=status)
+
+    def _complete(self, areq: AuthorizationRequest, session: Session, *, now: int, event: str,
+                  set_cookie: bool, details: Mapping[str, Any] | None = None,
+                  extra_secrets: tuple[str, ...] = ()) -> Handled:
+        """Issue a code for ``session`` and redirect back to the client (RFC 6749 §4.1.2)."""
+        code, grant = self._codes.issue(request=areq, subject=session.subject, auth_time=session.auth_time,
+                                        amr=session.amr, sid=session.sid, now=now, entropy=self.entropy,
+                                        lifetime=self.config.code_lifetime)
+        response = success_redirect(areq, code=code, issuer=self.issuer)
+        secrets: tuple[str, ...] = (code, *extra_secrets)
+        if set_cookie:
+            cookie = session_cookie_header(session, secure=self.issuer.startswith("https:"), now=now)
+            response = HttpResponse(status=response.status, body=response.body,
+                                    headers=response.headers + (("set-cookie", cookie),))
+            secrets += (session.cookie,)
+        return Handled(response=response, outcome=Outcome(
+            event=event, decision=Decision.ALLOW, subject=session.subject, client_id=areq.client_id,
+            details={"sid": session.sid, "amr": list(session.amr), "scope": " ".join(grant.scope), **(details or {})},
+            secrets=secrets))
+
+    def start_session(self, *, account: UserAccount, amr: tuple[str, ...], now: int) -> Session:
+        session = Session.start(subject=account.subject, amr=amr, now=now, lifetime=self.config.session_lifetime,
+                                entropy=self.entropy)
+        self._sessions[session.cookie] = session
+        return session
+
+    # ------------------------------------------------------------------ login form
+
+    def _login(self, request: HttpRequest, now: int) -> Handled:
+        def failed(reason: str, response: HttpResponse, **extra: Any) -> Handled:
+            return Handled(response=response, outcome=Outcome(event="auth.login_failed", decision=Decision.DENY,
+                                                              reason=reason, **extra))
+
+        try:
+            form = request.form()
+        except MalformedBody:
+            return failed("malformed_request", _page("The sign-in form could not be read.", status=400))
+        txn_id = form.get("txn", "")
+        txn = self._transactions.get(txn_id)
+        if txn is None:
+            return failed("unknown_transaction", _page("This sign-in has expired. Start again.", status=400))
+        client = self.clients.get(txn.request.client_id)
+        if client is None:
+            del self._transactions[txn_id]
+            return failed("unknown_client", _page("The application is no longer registered.", status=400))
+        attempt = LoginAttempt.from_form(form)
+        if attempt is None:
+            return failed("incomplete_form", self._login_page(txn_id, client, error="Enter your username and password.",
+                                                              status=400), client_id=client.client_id)
+        subject = self._usernames.get(attempt.username)
+        account = self._users.get(subject) if subject else None
+        verdict = check_login(account=account, attempt=attempt, now=now, require_mfa=client.require_mfa,
+                              last_totp_step=self._totp_steps.get(subject or ""))
+        if not verdict.ok:
+            failures = txn.failures + 1
+            extra = {"client_id": client.client_id, "subject": account.subject if account else None,
+                     "details": {"failures": failures}}
+            if failures >= self.config.max_login_failures:
+                del self._transactions[txn_id]
+                error = RedirectableError(AccessDenied("too many failed sign-in attempts"),
+                                          redirect_uri=txn.request.redirect_uri, state=txn.request.state)
+                return failed(verdict.reason, error.to_response(issuer=self.issuer), **extra)
+            self._transactions[txn_id] = attrs.evolve(txn, failures=failures)
+            message = "Enter the one-time code from your authenticator." if verdict.reason == "otp_required" \
+                else "Invalid credentials."
+            return failed(verdict.reason, self._login_page(txn_id, client, error=message, status=401), **extra)
+        assert account is not None
+        del self._transactions[txn_id]
+        if verdict.totp_step is not None:
+            self._totp_steps[account.subject] = verdict.totp_step
+        session = self.start_session(account=account, amr=verdict.amr, now=now)
+        return self._complete(txn.request, session, now=now, event="auth.login_succeeded", set_cookie=True)
+
+    def login_transaction(self, txn_id: str, *, now: int) -> AuthorizationRequest | None:
+        """The pending authorization request of a login transaction (kept until completed)."""
+        txn = self._transactions.get(txn_id)
+        return txn.request if txn is not None and txn.expires_at > now else None
+
+    def finish_transaction(self, txn_id: str) -> AuthorizationRequest | None:
+        """Forget a login transaction (completed or abandoned)."""
+        txn = self._transactions.pop(txn_id, None)
+        return txn.request if txn is not None else None
+
+    def provision_federated(self, account: UserAccount) -> UserAccount:
+        """Create or refresh a federated account (just-in-time provisioning)."""
+        existing = self._users.get(account.subject)
+        if existing is not None:
+            account = attrs.evolve(existing, name=account.name, email=account.email,
+                                   email_verified=account.email_verified)
+        self.add_user(account)
+        return account
+
+    def complete_federated_login(self, areq: AuthorizationRequest, *, account: UserAccount, amr: tuple[str, ...],
+                                 now: int, details: Mapping[str, Any], extra_secrets: tuple[str, ...] = ()) -> Handled:
+        """Start a session for a federated login and answer the original authorization request."""
+        client = self.clients.get(areq.client_id)
+        if client is not None and client.require_mfa and AMR_MFA not in amr:
+            error = RedirectableError(AccessDenied("multi-factor authentication required"),
+                                      redirect_uri=areq.redirect_uri, state=areq.state)
+            return Handled(response=error.to_response(issuer=self.issuer), outcome=Outcome(
+                event="federation.failed", decision=Decision.DENY, reason="mfa_required",
+                subject=account.subject, client_id=areq.client_id, details=details))
+        session = self.start_session(account=account, amr=amr, now=now)
+        return self._complete(areq, session, now=now, event="federation.succeeded", set_cookie=True, details=details,
+                              extra_secrets=extra_secrets)
+
+    # ------------------------------------------------------------------ federation
+
+    def _federate(self, request: HttpRequest, now: int) -> Handled | Fetch:
+        return federation.handle(self, request, now=now)
+
+    # ------------------------------------------------------------------ token endpoint
+
+    def _token(self, request: HttpRequest, now: int) -> Handled:
+        client_id: str | None = None
+        try:
+            try:
+                form = request.form()
+            except MalformedBody as exc:
+                raise InvalidRequest(str(exc)) from None
+            client = authenticate_client(
+                form=form, authorization=request.header("authorization"), lookup_client=self.clients.get,
+                issuer=self.issuer, token_endpoint=self.metadata.token_endpoint, replay_cache=self._replay, now=now,
+                accept_token_endpoint_audience=self.config.accept_token_endpoint_audience)
+            client_id = client.client_id
+            grant_type = form.get("grant_type")
+            if not grant_type:
+                raise InvalidRequest("grant_type is required")
+            if grant_type != AUTHORIZATION_CODE:
+                raise UnsupportedGrantType("only authorization_code is supported here")
+            if grant_type not in client.registration.grant_types:
+                raise UnauthorizedClient("client may not use this grant type")
+            params = TokenRequestParams.from_form(form)
+            grant = self._codes.redeem(params, client_id=client_id, now=now)
+            return self._issue_tokens(grant, code=params.code, now=now)
+        except CodeReuseDetected as exc:
+            for jti in exc.reuse.revoked:
+                issued = self._issued.get(jti)
+                self._revoked[jti] = issued.expires_at if issued else now + self.config.id_token_lifetime
+            return self._refused(exc, event="code.reused", client_id=client_id, subject=exc.reuse.grant.subject,
+                                 details={"revoked": list(exc.reuse.revoked)})
+        except OAuthError as exc:
+            return self._refused(exc, event="token.denied", client_id=client_id)
+
+    def _released_claims(self, account: UserAccount, scope: tuple[str, ...]) -> dict[str, Any]:
+        values = {"name": account.name, "email": account.email, "email_verified": account.email_verified}
+        released = {claim: values[claim] for s in scope for claim in SCOPE_CLAIMS.get(s, ())}
+        extra = dict(self.claims_hook(account))
+        clashes = RESERVED_CLAIMS.intersection(extra)
+        if clashes:
+            raise ValueError(f"claims hook tried to set protocol claims: {sorted(clashes)}")
+        released.update(extra)
+        return released
+
+    def _issue_tokens(self, grant: CodeGrant, *, code: str, now: int) -> Handled:
+        account = self._users.get(grant.subject)
+        if account is None:
+            raise InvalidGrant("the end user no longer exists")
+        key = self.keyring.active
+        id_jti, at_jti = self.entropy.token(16), self.entropy.token(16)
+        id_token = mint_id_token(key=key, issuer=self.issuer, client_id=grant.client_id, subject=grant.subject,
+                                 now=now, auth_time=grant.auth_time, amr=grant.amr, nonce=grant.nonce, sid=grant.sid,
+                                 jti=id_jti, profile_claims=self._released_claims(account, grant.scope),
+                                 lifetime=self.config.id_token_lifetime)
+        at_claims = {"iss": self.issuer, "sub": grant.subject, "aud": self.metadata.userinfo_endpoint,
+                     "client_id": grant.client_id, "scope": " ".join(grant.scope), "iat": now,
+                     "exp": now + self.config.access_token_lifetime, "jti": at_jti, "auth_time": grant.auth_time}
+        access_token = sign_jwt(claims=at_claims, key=key, typ=TYP_ACCESS_TOKEN)
+        self._codes.bind_tokens(code, (id_jti, at_jti))
+        self._issued[id_jti] = _IssuedToken(subject=grant.subject, client_id=grant.client_id,
+                                            expires_at=now + self.config.id_token_lifetime)
+        self._issued[at_jti] = _IssuedToken(subject=grant.subject, client_id=grant.client_id,
+                                            expires_at=now + self.config.access_token_lifetime)
+        body = TokenResponse(access_token=access_token, expires_in=self.config.access_token_lifetime,
+                             scope=grant.scope, id_token=id_token)
+        return Handled(response=body.to_response(), outcome=Outcome(
+            event="token.issued", decision=Decision.ALLOW, subject=grant.subject, client_id=grant.client_id,
+            details={"grant_type": AUTHORIZATION_CODE, "scope": " ".join(grant.scope), "jti": at_jti,
+                     "id_token_jti": id_jti, "kid": key.kid, "amr": list(grant.amr), "sid": grant.sid},
+            secrets=(access_token, id_token)))
+
+    # ------------------------------------------------------------------ userinfo
+
+    def _userinfo(self, request: HttpRequest, now: int) -> Handled:
+        realm = self.issuer
+        try:
+            token = extract_bearer_token(request)
+            claims = validate_access_token(token, issuer=self.issuer, audience=self.metadata.userinfo_endpoint,
+                                           keys=self.public_keys(now=now), now=now, revoked=self._revoked)
+            account = self._users.get(claims.subject)
+            if account is None:
+                raise InvalidToken("the end user no longer exists")
+            body = userinfo_claims(claims, released=self._released_claims(account, claims.scope))
+        except MissingBearerToken:
+            return Handled(response=bearer_challenge(realm=realm), outcome=Outcome(
+                event="userinfo.denied", decision=Decision.DENY, reason="missing_token"))
+        except OAuthError as exc:
+            return Handled(response=bearer_challenge(realm=realm, error=exc), outcome=Outcome(
+                event="userinfo.denied", decision=Decision.DENY, reason=exc.error,
+                details={"description": exc.description}))
+        return Handled(response=HttpResponse.json_body(body, no_store=True), outcome=Outcome(
+            event="userinfo.served", decision=Decision.ALLOW, subject=claims.subject, client_id=claims.client_id,
+            details={"jti": claims.jti, "claims": sorted(body)}))
+
+
+def _client_hint(request: HttpRequest) -> str | None:
+    """The client_id a rejected authorization request named, for the audit line (may be bogus)."""
+    try:
+        value = request.query_params().get("client_id")
+    except MalformedBody:
+        return None
+    return value[:128] if value else None
