@@ -80,15 +80,19 @@ class HttpActor(Actor):
     async def on_message(self, message: HttpRequest) -> HttpResponse:
         return await self.dispatch(message)
 
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        """Answer ``request`` through the routes; subclasses with their own dispatcher override this."""
+        handler = self._routes.get((request.method.upper(), request.path))
+        if handler is None:
+            if any(path == request.path for _, path in self._routes):
+                raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}")
+            raise NotFound(f"no endpoint at {request.path}")
+        return await handler(request)
+
     async def dispatch(self, request: HttpRequest) -> HttpResponse:
         """The actor's single error seam: protocol errors become responses, never tracebacks."""
-        handler = self._routes.get((request.method.upper(), request.path))
         try:
-            if handler is None:
-                if any(path == request.path for _, path in self._routes):
-                    raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}")
-                raise NotFound(f"no endpoint at {request.path}")
-            return await handler(request)
+            return await self.handle(request)
         except OAuthError as error:
             return error.to_response()
         except MalformedBody as error:

@@ -136,7 +136,9 @@ class AssertionReplayCache:
         for key in [k for k, exp in self._seen.items() if exp < now]:
             del self._seen[key]
 
-    def __len__(self) -> int:
+    @property
+    def size(self) -> int:
+        """Entries held (not ``__len__``: an empty cache must not be falsy)."""
         return len(self._seen)
 
 

@@ -245,8 +245,8 @@ def render_login_page(*, action: str, transaction: str, client_name: str, error:
                       federation_links: Mapping[str, str] | None = None, ask_otp: bool = True) -> str:
     """The provider's login form; the browser reads it back with ``parse_login_page``."""
     esc = html.escape
-    links = "".join(f'<p><a class="federate" data-provider="{esc(name)}" href="{esc(url)}">Sign in with {esc(name)}</a></p>'
-                    for name, url in (federation_links or {}).items())
+    links = "".join(f'<p><a class="federate" data-provider="{esc(name)}" href="{esc(url)}">'
+                    f"Sign in with {esc(name)}</a></p>" for name, url in (federation_links or {}).items())
     message = f'<p class="error">{esc(error)}</p>' if error else ""
     otp = '<label>One-time code <input name="otp" autocomplete="one-time-code"></label>' if ask_otp else ""
     return (

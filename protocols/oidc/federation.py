@@ -97,7 +97,7 @@ def _failed(reason: str, response: HttpResponse, *, client_id: str | None = None
                                                       reason=reason, client_id=client_id, details=details or {}))
 
 
-def _deny_to_client(provider: OpenIdProvider, areq: AuthorizationRequest, txn: str, *, reason: str,
+def _deny_to_client(provider: OpenIdProvider, areq: AuthorizationRequest, *, txn: str, reason: str,
                     upstream: str) -> Handled:
     """End the login transaction and report ``access_denied`` to the client (RFC 6749 §4.1.2.1)."""
     provider.finish_transaction(txn)
@@ -147,7 +147,7 @@ def handle(provider: OpenIdProvider, request: HttpRequest, *, now: int) -> Handl
         return _failed(exc.reason, _page("The sign-in response was not valid."), client_id=areq.client_id,
                        details={"upstream": name})
     except OAuthError as exc:
-        return _deny_to_client(provider, areq, started.txn, reason=f"upstream_{exc.error}", upstream=name)
+        return _deny_to_client(provider, areq, txn=started.txn, reason=f"upstream_{exc.error}", upstream=name)
     token_request = upstream.relying_party.token_request(started.pending, code=code, entropy=provider.entropy,
                                                          now=now)
     continuation = provider.entropy.token(16)
@@ -158,7 +158,7 @@ def handle(provider: OpenIdProvider, request: HttpRequest, *, now: int) -> Handl
         details={"upstream": name}, secrets=(code, assertion)))
 
 
-def resume(provider: OpenIdProvider, continuation: str, response: HttpResponse, *, now: int) -> Handled | Fetch:
+def resume(provider: OpenIdProvider, continuation: str, *, response: HttpResponse, now: int) -> Handled | Fetch:
     """Continue a federated login with the upstream's back-channel ``response``."""
     from protocols.oidc.provider import Decision, Fetch, Outcome
 
@@ -166,10 +166,12 @@ def resume(provider: OpenIdProvider, continuation: str, response: HttpResponse, 
     if flight is None:
         return _failed("unknown_continuation", _page("This sign-in is unknown or has expired."))
     started = flight.started
-    upstream = provider.upstreams[started.upstream]
+    upstream = provider.upstreams.get(started.upstream)
     areq = provider.login_transaction(started.txn, now=now)
     if areq is None:
         return _failed("unknown_transaction", _page("This sign-in has expired. Start again."))
+    if upstream is None:
+        return _deny_to_client(provider, areq, txn=started.txn, reason="unknown_upstream", upstream=started.upstream)
     token_response = response
     if flight.stage == "jwks":
         assert flight.token_response is not None
@@ -179,14 +181,14 @@ def resume(provider: OpenIdProvider, continuation: str, response: HttpResponse, 
                 raise InvalidJwkSet(f"JWKS fetch answered HTTP {response.status}")
             upstream = attrs.evolve(upstream, keys=JwkSet.from_json(response.body))
         except InvalidJwkSet:
-            return _deny_to_client(provider, areq, started.txn, reason="upstream_jwks_unusable",
+            return _deny_to_client(provider, areq, txn=started.txn, reason="upstream_jwks_unusable",
                                    upstream=started.upstream)
         provider.upstreams[started.upstream] = upstream
     try:
         result = upstream.relying_party.finish(started.pending, token_response, keys=upstream.keys, now=now)
     except UnknownKeyId:
         if flight.stage == "jwks":
-            return _deny_to_client(provider, areq, started.txn, reason="unknown_key_id", upstream=started.upstream)
+            return _deny_to_client(provider, areq, txn=started.txn, reason="unknown_key_id", upstream=started.upstream)
         continuation = provider.entropy.token(16)
         provider.federations.in_flight[continuation] = _InFlight(started=started, stage="jwks",
                                                                  token_response=response)
@@ -194,17 +196,19 @@ def resume(provider: OpenIdProvider, continuation: str, response: HttpResponse, 
                      outcome=Outcome(event="federation.keys_refreshed", decision=Decision.ALLOW,
                                      client_id=areq.client_id, details={"upstream": started.upstream}))
     except JwtRejected as exc:
-        return _deny_to_client(provider, areq, started.txn, reason=exc.reason, upstream=started.upstream)
+        return _deny_to_client(provider, areq, txn=started.txn, reason=exc.reason, upstream=started.upstream)
     except OAuthError as exc:
-        return _deny_to_client(provider, areq, started.txn, reason=f"upstream_{exc.error}", upstream=started.upstream)
+        return _deny_to_client(provider, areq, txn=started.txn, reason=f"upstream_{exc.error}",
+                               upstream=started.upstream)
     except TokenResponseRejected:
-        return _deny_to_client(provider, areq, started.txn, reason="bad_token_response", upstream=started.upstream)
+        return _deny_to_client(provider, areq, txn=started.txn, reason="bad_token_response", upstream=started.upstream)
 
     claims = result.id_token.claims
     email = claims.get("email") if isinstance(claims.get("email"), str) else ""
     verified = claims.get("email_verified") is True
-    if upstream.allowed_email_domains and (not verified or email.rpartition("@")[2] not in upstream.allowed_email_domains):
-        return _deny_to_client(provider, areq, started.txn, reason="email_domain_not_allowed",
+    domain = email.rpartition("@")[2]
+    if upstream.allowed_email_domains and (not verified or domain not in upstream.allowed_email_domains):
+        return _deny_to_client(provider, areq, txn=started.txn, reason="email_domain_not_allowed",
                                upstream=started.upstream)
     subject = f"{upstream.subject_prefix}|{result.id_token.subject}"
     name = claims.get("name") if isinstance(claims.get("name"), str) else ""

@@ -63,14 +63,19 @@ class IdTokenClaims:
     claims: Mapping[str, Any] = attrs.field(repr=False)
 
 
+def check_hook_claims(extra: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Refuse claims-hook output that would override a protocol claim; returns ``extra``."""
+    clashes = RESERVED_CLAIMS.intersection(extra)
+    if clashes:
+        raise ValueError(f"claims hook tried to set protocol claims: {', '.join(sorted(clashes))}")
+    return extra
+
+
 def id_token_claims(*, issuer: str, client_id: str, subject: str, now: int, auth_time: int,
                     amr: tuple[str, ...], nonce: str | None, sid: str, jti: str,
                     profile_claims: Mapping[str, Any], lifetime: int = ID_TOKEN_LIFETIME) -> dict[str, Any]:
     """The claim set of an ID token (OIDC Core §2). ``profile_claims`` may not override protocol claims."""
-    clashes = RESERVED_CLAIMS.intersection(profile_claims)
-    if clashes:
-        raise ValueError(f"claims hook tried to set protocol claims: {', '.join(sorted(clashes))}")
-    claims: dict[str, Any] = dict(profile_claims)
+    claims: dict[str, Any] = dict(check_hook_claims(profile_claims))
     claims.update(iss=issuer, sub=subject, aud=client_id, azp=client_id, exp=now + lifetime, iat=now,
                   auth_time=auth_time, amr=list(amr), sid=sid, jti=jti)
     if nonce is not None:

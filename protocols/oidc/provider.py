@@ -39,7 +39,9 @@ from protocols.oauth.authorization_code import (
     AUTHORIZATION_CODE, AuthorizationRequest, CodeGrant, CodeLedger, CodeReuseDetected, NonRedirectableError,
     RedirectableError, TokenRequestParams, add_query, success_redirect,
 )
-from protocols.oauth.client_auth import AssertionReplayCache, ClientRegistration, authenticate_client
+from protocols.oauth.client_auth import (
+    AssertionReplayCache, AuthenticatedClient, ClientRegistration, authenticate_client,
+)
 from protocols.oauth.errors import (
     AccessDenied, InvalidGrant, InvalidRequest, InvalidToken, LoginRequired, MethodNotAllowed, NotFound, OAuthError,
     UnauthorizedClient, UnsupportedGrantType,
@@ -54,13 +56,18 @@ from protocols.oidc.discovery import (
     AUTHORIZE_PATH, FEDERATE_PATH, JWKS_PATH, LOGIN_PATH, TOKEN_PATH, USERINFO_PATH, WELL_KNOWN_PATH,
     ProviderMetadata,
 )
-from protocols.oidc.id_token import RESERVED_CLAIMS, SCOPE_CLAIMS, mint_id_token
+from protocols.oidc.id_token import SCOPE_CLAIMS, check_hook_claims, mint_id_token
 from protocols.oidc.userinfo import (
     MissingBearerToken, bearer_challenge, extract_bearer_token, userinfo_claims, validate_access_token,
 )
 
 ClaimsHook = Callable[[UserAccount], Mapping[str, Any]]
 """Rules hook: extra claims (role, territory, ...) for a user, added to ID tokens and UserInfo."""
+
+GrantHandler = Callable[..., "Handled"]
+"""An extra token-endpoint grant: ``handler(client=AuthenticatedClient, form=Mapping[str, str], now=int)
+-> Handled``, called after client authentication and the client's grant-type check; raising an
+``OAuthError`` refuses the request (rendered per RFC 6749 §5.2, event ``token.denied``)."""
 
 
 class Decision(enum.Enum):
@@ -161,6 +168,7 @@ class OpenIdProvider:
     _revoked: dict[str, int] = attrs.field(factory=dict, init=False)
     _totp_steps: dict[str, int] = attrs.field(factory=dict, init=False)
     federations: federation.FederationState = attrs.field(factory=federation.FederationState, init=False)
+    grant_handlers: dict[str, GrantHandler] = attrs.field(factory=dict, init=False)
     _own_keys: tuple[frozenset[str], JwkSet] | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -181,6 +189,18 @@ class OpenIdProvider:
 
     def register_client(self, registration: ClientRegistration) -> None:
         self.clients[registration.client_id] = registration
+
+    def register_grant(self, grant_type: str, handler: GrantHandler) -> None:
+        """Serve another grant at the token endpoint (token exchange, JWT bearer, CIBA...) and
+        advertise it in ``grant_types_supported``."""
+        self.grant_handlers[grant_type] = handler
+        if grant_type not in self.metadata.grant_types_supported:
+            self.metadata = attrs.evolve(self.metadata,
+                                         grant_types_supported=(*self.metadata.grant_types_supported, grant_type))
+
+    def record_issued(self, *, jti: str, subject: str, client_id: str, expires_at: int) -> None:
+        """Remember a token this provider minted, so ``revoke_subject`` can revoke it."""
+        self._issued[jti] = _IssuedToken(subject=subject, client_id=client_id, expires_at=expires_at)
 
     def public_keys(self, *, now: int) -> JwkSet:
         """Our published keys as a verifier sees them (cached while the published set is unchanged)."""
@@ -236,27 +256,19 @@ class OpenIdProvider:
         self.purge(now=now)
         base = urlsplit(self.issuer).path.rstrip("/")
         path = request.path[len(base):] if request.path.startswith(base) else request.path
-        routes: dict[str, tuple[tuple[str, ...], Callable[[HttpRequest, int], Handled | Fetch]]] = {
-            WELL_KNOWN_PATH: (("GET",), self._discovery),
-            JWKS_PATH: (("GET",), self._jwks),
-            AUTHORIZE_PATH: (("GET",), self._authorize),
-            LOGIN_PATH: (("POST",), self._login),
-            TOKEN_PATH: (("POST",), self._token),
-            USERINFO_PATH: (("GET", "POST"), self._userinfo),
-        }
-        route = routes.get(path)
+        route = _ROUTES.get(path)
         if route is None and path.startswith(FEDERATE_PATH + "/"):
-            route = (("GET",), self._federate)
+            route = (("GET",), "_federate")
         if route is None:
             return self._refused(NotFound("no such endpoint"), event="http.refused")
         methods, handler = route
         if request.method not in methods:
             return self._refused(MethodNotAllowed(f"use {' or '.join(methods)}"), event="http.refused")
-        return handler(request, now)
+        return getattr(self, handler)(request, now)
 
     def resume(self, fetch: Fetch, response: HttpResponse, *, now: int) -> Handled | Fetch:
         """Continue a step that returned ``Fetch`` with the upstream's ``response``."""
-        return federation.resume(self, fetch.continuation, response, now=now)
+        return federation.resume(self, fetch.continuation, response=response, now=now)
 
     @staticmethod
     def _refused(error: OAuthError, *, event: str, client_id: str | None = None, subject: str | None = None,
@@ -289,9 +301,8 @@ class OpenIdProvider:
             areq = AuthorizationRequest.from_query(params, lookup_client=self.clients.get)
             client = self.clients[areq.client_id]
             session = self._session_of(request, now)
-            fresh_enough = session is not None and session.satisfies(
-                now=now, max_age=areq.max_age, require_mfa=client.require_mfa)
-            if session is not None and fresh_enough and "login" not in areq.prompt:
+            if session is not None and "login" not in areq.prompt and session.satisfies(
+                    now=now, max_age=areq.max_age, require_mfa=client.require_mfa):
                 return self._complete(areq, session, now=now, event="code.issued", set_cookie=False)
             if "none" in areq.prompt:
                 raise RedirectableError(LoginRequired("no active session satisfies the request"),
@@ -305,10 +316,11 @@ class OpenIdProvider:
                 event="auth.request_rejected", decision=Decision.DENY, reason=exc.error.error,
                 client_id=_client_hint(request), details={"description": exc.error.description, "redirected": True}))
         txn = self.entropy.token(16)
-        self._transactions[txn] = _LoginTransaction(request=areq, expires_at=now + self.config.login_transaction_lifetime)
+        self._transactions[txn] = _LoginTransaction(request=areq,
+                                                    expires_at=now + self.config.login_transaction_lifetime)
         return Handled(response=self._login_page(txn, client), outcome=Outcome(
             event="auth.login_requested", decision=Decision.ALLOW, client_id=client.client_id,
-            details={"scope": " ".join(areq.scope), "prompt": sorted(areq.prompt)}))
+            details={"scope": " ".join(areq.scope), "prompt": sorted(areq.prompt)}, secrets=(txn,)))
 
     def _session_of(self, request: HttpRequest, now: int) -> Session | None:
         cookie = read_cookie(request.header("cookie"))
@@ -389,6 +401,9 @@ class OpenIdProvider:
             return failed(verdict.reason, self._login_page(txn_id, client, error=message, status=401), **extra)
         assert account is not None
         del self._transactions[txn_id]
+        previous = read_cookie(request.header("cookie"))
+        if previous:
+            self._sessions.pop(previous, None)  # a login replaces the browser's session (no fixation)
         if verdict.totp_step is not None:
             self._totp_steps[account.subject] = verdict.totp_step
         session = self.start_session(account=account, amr=verdict.amr, now=now)
@@ -449,13 +464,13 @@ class OpenIdProvider:
             grant_type = form.get("grant_type")
             if not grant_type:
                 raise InvalidRequest("grant_type is required")
-            if grant_type != AUTHORIZATION_CODE:
-                raise UnsupportedGrantType("only authorization_code is supported here")
+            handler = self._authorization_code_grant if grant_type == AUTHORIZATION_CODE \
+                else self.grant_handlers.get(grant_type)
+            if handler is None:
+                raise UnsupportedGrantType("grant_type is not supported here")
             if grant_type not in client.registration.grant_types:
                 raise UnauthorizedClient("client may not use this grant type")
-            params = TokenRequestParams.from_form(form)
-            grant = self._codes.redeem(params, client_id=client_id, now=now)
-            return self._issue_tokens(grant, code=params.code, now=now)
+            return handler(client=client, form=form, now=now)
         except CodeReuseDetected as exc:
             for jti in exc.reuse.revoked:
                 issued = self._issued.get(jti)
@@ -465,14 +480,17 @@ class OpenIdProvider:
         except OAuthError as exc:
             return self._refused(exc, event="token.denied", client_id=client_id)
 
-    def _released_claims(self, account: UserAccount, scope: tuple[str, ...]) -> dict[str, Any]:
+    def _authorization_code_grant(self, *, client: AuthenticatedClient, form: Mapping[str, str], now: int) -> Handled:
+        """RFC 6749 §4.1.3 with RFC 7636 §4.6; reuse is handled by the caller (``CodeReuseDetected``)."""
+        params = TokenRequestParams.from_form(form)
+        grant = self._codes.redeem(params, client_id=client.client_id, now=now)
+        return self._issue_tokens(grant, code=params.code, now=now)
+
+    def released_claims(self, account: UserAccount, scope: tuple[str, ...]) -> dict[str, Any]:
+        """Claims about ``account`` released for ``scope`` (OIDC Core §5.4) plus the claims hook's."""
         values = {"name": account.name, "email": account.email, "email_verified": account.email_verified}
         released = {claim: values[claim] for s in scope for claim in SCOPE_CLAIMS.get(s, ())}
-        extra = dict(self.claims_hook(account))
-        clashes = RESERVED_CLAIMS.intersection(extra)
-        if clashes:
-            raise ValueError(f"claims hook tried to set protocol claims: {sorted(clashes)}")
-        released.update(extra)
+        released.update(check_hook_claims(self.claims_hook(account)))
         return released
 
     def _issue_tokens(self, grant: CodeGrant, *, code: str, now: int) -> Handled:
@@ -483,17 +501,17 @@ class OpenIdProvider:
         id_jti, at_jti = self.entropy.token(16), self.entropy.token(16)
         id_token = mint_id_token(key=key, issuer=self.issuer, client_id=grant.client_id, subject=grant.subject,
                                  now=now, auth_time=grant.auth_time, amr=grant.amr, nonce=grant.nonce, sid=grant.sid,
-                                 jti=id_jti, profile_claims=self._released_claims(account, grant.scope),
+                                 jti=id_jti, profile_claims=self.released_claims(account, grant.scope),
                                  lifetime=self.config.id_token_lifetime)
         at_claims = {"iss": self.issuer, "sub": grant.subject, "aud": self.metadata.userinfo_endpoint,
                      "client_id": grant.client_id, "scope": " ".join(grant.scope), "iat": now,
                      "exp": now + self.config.access_token_lifetime, "jti": at_jti, "auth_time": grant.auth_time}
         access_token = sign_jwt(claims=at_claims, key=key, typ=TYP_ACCESS_TOKEN)
         self._codes.bind_tokens(code, (id_jti, at_jti))
-        self._issued[id_jti] = _IssuedToken(subject=grant.subject, client_id=grant.client_id,
-                                            expires_at=now + self.config.id_token_lifetime)
-        self._issued[at_jti] = _IssuedToken(subject=grant.subject, client_id=grant.client_id,
-                                            expires_at=now + self.config.access_token_lifetime)
+        self.record_issued(jti=id_jti, subject=grant.subject, client_id=grant.client_id,
+                           expires_at=now + self.config.id_token_lifetime)
+        self.record_issued(jti=at_jti, subject=grant.subject, client_id=grant.client_id,
+                           expires_at=now + self.config.access_token_lifetime)
         body = TokenResponse(access_token=access_token, expires_in=self.config.access_token_lifetime,
                              scope=grant.scope, id_token=id_token)
         return Handled(response=body.to_response(), outcome=Outcome(
@@ -513,7 +531,7 @@ class OpenIdProvider:
             account = self._users.get(claims.subject)
             if account is None:
                 raise InvalidToken("the end user no longer exists")
-            body = userinfo_claims(claims, released=self._released_claims(account, claims.scope))
+            body = userinfo_claims(claims, released=self.released_claims(account, claims.scope))
         except MissingBearerToken:
             return Handled(response=bearer_challenge(realm=realm), outcome=Outcome(
                 event="userinfo.denied", decision=Decision.DENY, reason="missing_token"))
@@ -524,6 +542,17 @@ class OpenIdProvider:
         return Handled(response=HttpResponse.json_body(body, no_store=True), outcome=Outcome(
             event="userinfo.served", decision=Decision.ALLOW, subject=claims.subject, client_id=claims.client_id,
             details={"jti": claims.jti, "claims": sorted(body)}))
+
+
+_ROUTES: dict[str, tuple[tuple[str, ...], str]] = {
+    WELL_KNOWN_PATH: (("GET",), "_discovery"),
+    JWKS_PATH: (("GET",), "_jwks"),
+    AUTHORIZE_PATH: (("GET",), "_authorize"),
+    LOGIN_PATH: (("POST",), "_login"),
+    TOKEN_PATH: (("POST",), "_token"),
+    USERINFO_PATH: (("GET", "POST"), "_userinfo"),
+}
+"""Path below the issuer → (allowed methods, handler method name)."""
 
 
 def _client_hint(request: HttpRequest) -> str | None:

@@ -135,8 +135,8 @@ def test_failed_redemption_leaves_the_code_usable_and_purge_forgets_old_codes():
     with pytest.raises(InvalidGrant):
         ledger.redeem(params(code, code_verifier=None), client_id="app", now=NOW)
     ledger.redeem(params(code), client_id="app", now=NOW)
-    assert ledger.purge(now=NOW + 600) == 0 and len(ledger) == 1   # used codes kept for reuse detection
-    assert ledger.purge(now=NOW + 1200) == 1 and len(ledger) == 0
+    assert ledger.purge(now=NOW + 600) == 0 and ledger.size == 1   # used codes kept for reuse detection
+    assert ledger.purge(now=NOW + 1200) == 1 and ledger.size == 0
 
 
 def test_token_request_params_require_code_and_redirect_uri():

@@ -35,7 +35,8 @@ def entropy() -> SeededEntropy:
 
 def authenticate(form, *, authorization=None, cache=None, now=NOW, compat=False):
     return authenticate_client(form=form, authorization=authorization, lookup_client=CLIENTS.get, issuer=ISSUER,
-                               token_endpoint=TOKEN_ENDPOINT, replay_cache=cache if cache is not None else AssertionReplayCache(), now=now,
+                               token_endpoint=TOKEN_ENDPOINT, now=now,
+                               replay_cache=cache if cache is not None else AssertionReplayCache(),
                                accept_token_endpoint_audience=compat)
 
 
@@ -95,9 +96,9 @@ def test_replayed_jti_is_refused_until_it_expires():
     authenticate(assertion_form(), cache=cache)
     with pytest.raises(InvalidClient, match="already used"):
         authenticate(assertion_form(), cache=cache, now=NOW + 10)
-    assert len(cache) == 1
+    assert cache.size == 1
     cache.purge(now=NOW + 60 + 31)
-    assert len(cache) == 0
+    assert cache.size == 0
 
 
 def test_id_token_presented_as_client_assertion_is_refused():

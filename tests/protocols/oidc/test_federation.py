@@ -156,6 +156,7 @@ def test_federation_start_with_bad_input(url):
 
 def test_resume_with_unknown_continuation():
     google, idp, agent, pending = build()
-    fake = Fetch(request=HttpRequest.get(GOOGLE), continuation="nope", outcome=Outcome(event="federation.code_received", decision=Decision.ALLOW))
+    fake = Fetch(request=HttpRequest.get(GOOGLE), continuation="nope",
+                 outcome=Outcome(event="federation.code_received", decision=Decision.ALLOW))
     handled = idp.resume(fake, HttpResponse(status=200), now=NOW)
     assert handled.response.status == 400 and handled.outcome.reason == "unknown_continuation"

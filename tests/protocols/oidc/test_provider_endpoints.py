@@ -315,3 +315,43 @@ def test_token_endpoint_malformed_bodies_are_invalid_request(request_):
 def test_unknown_paths_and_methods(request_, status, error):
     handled = call(make_provider(), request_)
     assert handled.response.status == status and handled.response.json()["error"] == error
+
+
+# ----------------------------------------------------------------------------- extra grants
+
+
+ECHO = "urn:example:grant-type:echo"
+
+
+def test_registered_grants_are_dispatched_after_client_authentication():
+    from protocols.oauth.client_auth import ClientRegistration
+    from protocols.oauth.errors import InvalidGrant
+    from protocols.oidc.provider import Handled, Outcome
+    from protocols.http import HttpResponse
+    from tests.protocols.oidc.harness import jwks_of
+
+    provider = make_provider()
+    seen = []
+
+    def echo(*, client, form, now):
+        seen.append((client.client_id, form.get("subject_token"), now))
+        if form.get("subject_token") == "bad":
+            raise InvalidGrant("subject_token rejected")
+        return Handled(response=HttpResponse.json_body({"ok": True}, no_store=True),
+                       outcome=Outcome(event="token.exchanged", decision=Decision.ALLOW, client_id=client.client_id))
+
+    provider.register_grant(ECHO, echo)
+    provider.register_client(ClientRegistration(client_id="exchanger", name="X", redirect_uris=(OTHER_REDIRECT,),
+                                                jwks=jwks_of(key("other")), grant_types={ECHO}))
+    assert ECHO in call(provider, HttpRequest.get(ISSUER + "/.well-known/openid-configuration")).response.json()[
+        "grant_types_supported"]
+    form = {"grant_type": ECHO, "subject_token": "t", "client_assertion_type": JWT_BEARER_ASSERTION_TYPE,
+            "client_assertion": assertion("exchanger", signing_key=key("other"))}
+    handled = post_token(provider, form)
+    assert handled.response.status == 200 and seen == [("exchanger", "t", NOW)]
+    bad = {**form, "subject_token": "bad", "client_assertion": assertion("exchanger", signing_key=key("other"),
+                                                                           jti="j2")}
+    expect(post_token(provider, bad), 400, "invalid_grant")
+    # A client registered without the grant type may not use it.
+    _, pending, code = issued_code(provider)
+    expect(post_token(provider, token_form(pending, code, grant_type=ECHO)), 400, "unauthorized_client")

@@ -1,0 +1,69 @@
+"""An OpenID Provider as an actor: the thin trio shell around ``protocols.oidc.provider``.
+
+Receive a request, let the sans-IO provider answer it (performing the back-channel ``Fetch`` steps
+it asks for, e.g. redeeming a Google code during federation), register the secrets it minted for
+redaction, audit the step's outcome, reply. A child task rotates the signing key on schedule and
+keeps the retired key published until every token it signed has expired (OIDC Core §10.1.1).
+"""
+
+from __future__ import annotations
+
+import attrs
+import trio
+
+from actors.runtime.actor import HttpActor
+from actors.runtime.network import Unreachable
+from protocols.http import HttpRequest, HttpResponse
+from protocols.jose.keys import Algorithm, SigningKey
+from protocols.oidc.provider import Fetch, OpenIdProvider, Outcome
+
+QUIET_EVENTS = frozenset({"discovery.served", "jwks.served"})
+"""Public metadata reads: logged, not audited (they carry no decision)."""
+
+
+@attrs.define(eq=False)
+class OidcProviderActor(HttpActor):
+    provider: OpenIdProvider | None = None
+    rotation_period: int | None = None
+    signing_alg: Algorithm = Algorithm.RS256
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        assert self.provider is not None
+        step = self.provider.handle(request, now=self.runtime.clock.now())
+        while isinstance(step, Fetch):
+            await self.record(step.outcome)
+            try:
+                upstream = await self.runtime.network.send(step.request)
+            except Unreachable as error:
+                upstream = HttpResponse.json_body({"error": "temporarily_unavailable",
+                                                   "error_description": str(error)}, status=503)
+            step = self.provider.resume(step, upstream, now=self.runtime.clock.now())
+        await self.record(step.outcome)
+        return step.response
+
+    async def record(self, outcome: Outcome) -> None:
+        self.runtime.secrets.add_all(outcome.secrets)
+        if outcome.event in QUIET_EVENTS:
+            self.log.debug(outcome.event, client=outcome.client_id)
+            return
+        await self.audit(outcome.event, agent=outcome.client_id, subject=outcome.subject,
+                         decision=outcome.decision.value, reason=outcome.reason or None, **dict(outcome.details))
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            if self.rotation_period:
+                nursery.start_soon(self._rotate_keys)
+            await nursery.start(super().run)
+            task_status.started()
+
+    async def _rotate_keys(self) -> None:
+        """Rotate every ``rotation_period``; the old key stays published for the longest token lifetime."""
+        assert self.provider is not None and self.rotation_period
+        entropy = self.runtime.entropy_for(self.name).child("key-rotation")
+        config = self.provider.config
+        retire_after = max(config.id_token_lifetime, config.access_token_lifetime) + 60
+        while True:
+            await trio.sleep(self.rotation_period)
+            now = self.runtime.clock.now()
+            key = SigningKey.generate(alg=self.signing_alg, entropy=entropy, created_at=now)
+            await self.record(self.provider.rotate_key(key, now=now, retire_after=retire_after))

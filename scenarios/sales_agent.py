@@ -1,0 +1,128 @@
+"""The eight-phase sales-agent scenario (SPEC.md): the cast and the phases implemented so far.
+
+Phase 2 — User authentication: at 09:00 Sarah opens the sales agent; her browser is sent to
+Acme's IdP, she picks "Sign in with google", signs in at Google with her password and the code
+from her authenticator, Google sends her back to the IdP, which redeems the code, provisions
+``google-oauth2|<sub>``, adds role and territory and sends her to the agent with a code; the agent
+redeems it with its signed client assertion and validates her ID token: it now acts for her.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import trio
+
+from actors.agent import LOGIN_PATH, AgentActor
+from actors.browser import Browser, BrowsingResult, Credentials, Navigate
+from actors.identity_providers import (
+    DirectoryEntry, PersonSecrets, account, build_enterprise_idp, build_google, federate, google_subject,
+)
+from actors.oidc_provider import OidcProviderActor
+from actors.runtime.context import Runtime
+from protocols.jose.jwks import JwkSet
+from protocols.jose.keys import SigningKey
+from protocols.oauth.client_auth import ClientRegistration
+from protocols.oidc.discovery import discovery_url
+from scenarios.world import PhaseSpec, World
+
+DAY = 86400
+
+
+@attrs.define(eq=False)
+class SalesCast:
+    """Every actor of the run, by role."""
+
+    world: World
+    runtime: Runtime
+    idp: OidcProviderActor
+    google: OidcProviderActor
+    agents: dict[str, AgentActor]
+    browsers: dict[str, Browser]
+
+    def services(self) -> list[tuple[str, str, str]]:
+        """(name, base URL, discovery URL or '') of every actor reachable over the network."""
+        rows = [(self.idp.name, self.idp.base_url, discovery_url(self.idp.base_url)),
+                (self.google.name, self.google.base_url, discovery_url(self.google.base_url))]
+        rows += [(a.name, a.base_url, "") for a in self.agents.values()]
+        return rows
+
+
+def build_cast(*, world: World, runtime: Runtime) -> SalesCast:
+    directory = {p.email: DirectoryEntry(email=p.email, name=p.name, role=p.role, territory=p.territory, team=p.team)
+                 for p in world.people}
+    google = build_google(runtime=runtime, name=world.google.name, alg=world.google.signing_alg)
+    idp = build_enterprise_idp(
+        runtime=runtime, name=world.idp.name, alg=world.idp.signing_alg, directory=directory,
+        id_token_lifetime=world.idp.id_token_lifetime, access_token_lifetime=world.idp.access_token_lifetime,
+        session_lifetime=world.idp.session_lifetime, rotation_period=world.idp.key_rotation_days * DAY)
+    browsers: dict[str, Browser] = {}
+    for person in world.people:
+        secrets = PersonSecrets.for_person(runtime, person.id)
+        entry = directory[person.email]
+        if person.login == "google":
+            subject = google_subject(runtime, person.id)
+            google.provider.add_user(account(runtime=runtime, subject=subject, entry=entry, secrets=secrets,
+                                             provider=google.name))
+            where, federation = google.base_url, google.name
+        else:
+            idp.provider.add_user(account(runtime=runtime, subject=f"auth0|{person.id}", entry=entry,
+                                          secrets=secrets, provider=idp.name))
+            where, federation = idp.base_url, None
+        browsers[person.id] = Browser(
+            name=f"browser:{person.id}", runtime=runtime, person=person.name, federation=federation,
+            credentials={where: Credentials(username=person.email, password=secrets.password,
+                                            totp_secret=secrets.totp_secret)})
+    agents: dict[str, AgentActor] = {}
+    for spec in world.agents:
+        key = SigningKey.generate(alg=spec.signing_alg, entropy=runtime.entropy_for(spec.id).child("keys"),
+                                  created_at=runtime.clock.now())
+        agent = AgentActor(name=spec.id, runtime=runtime, base_url=runtime.network.base_url_for(spec.id),
+                           display_name=spec.name, idp_issuer=idp.base_url, signing_key=key, scope=spec.scopes)
+        idp.provider.register_client(ClientRegistration(
+            client_id=spec.id, name=spec.name, redirect_uris=(agent.redirect_uri,),
+            jwks=JwkSet.from_json({"keys": [key.public_jwk()]}), scopes=frozenset(spec.scopes)))
+        agents[spec.id] = agent
+    return SalesCast(world=world, runtime=runtime, idp=idp, google=google, agents=agents, browsers=browsers)
+
+
+async def start_cast(*, world: World, runtime: Runtime, nursery: trio.Nursery) -> SalesCast:
+    """Build the cast, put every actor on the network, start them and wire the federation."""
+    cast = build_cast(world=world, runtime=runtime)
+    http_actors = [cast.google, cast.idp, *cast.agents.values()]
+    for actor in http_actors:
+        runtime.network.register(actor)
+    for actor in [*http_actors, *cast.browsers.values()]:
+        await nursery.start(actor.run)
+    await nursery.start(runtime.network.serve)
+    await federate(idp=cast.idp, google=cast.google, domain=world.domain)
+    return cast
+
+
+async def phase_2_user_authentication(cast: SalesCast, phase: PhaseSpec) -> Any:
+    from scenarios.runner import PhaseResult
+
+    person = cast.world.person(phase.user)
+    agent = cast.agents[phase.agent]
+    result: BrowsingResult = await cast.browsers[phase.user].ask(Navigate(url=agent.url(LOGIN_PATH)))
+    delegation = next((d for d in agent.delegations.values() if d.email == person.email), None)
+    if delegation is None or result.problem or result.status != 200:
+        why = result.problem or f"the agent did not receive a valid ID token (last page: HTTP {result.status})"
+        return PhaseResult(number=phase.number, name=phase.name, ok=False, outcome=f"Sign-in failed: {why}.",
+                           facts={"pages visited": len(result.visits)})
+    claims = delegation.claims
+    return PhaseResult(
+        number=phase.number, name=phase.name, ok=True,
+        outcome=(f"{person.name} signed in with Google SSO at {cast.runtime.clock.iso()}; "
+                 f"{agent.display_name} validated her ID token and now acts on her behalf."),
+        facts={
+            "user": delegation.subject, "name": delegation.name, "email": delegation.email,
+            "role": claims.claims.get("role"), "territory": claims.claims.get("territory"),
+            "amr": " ".join(claims.amr), "ID token issuer": claims.issuer, "ID token kid": claims.kid,
+            "ID token expires": claims.expires_at - claims.issued_at, "pages visited": len(result.visits),
+            "journey": " → ".join(f"{v.method} {v.url.split('://', 1)[1]} [{v.status}]" for v in result.visits),
+        })
+
+
+PHASES = {2: phase_2_user_authentication}
