@@ -62,6 +62,11 @@ class AuditStore:
                 f"INSERT INTO audit_entries ({','.join(COLUMNS)}) VALUES ({','.join('?' * len(COLUMNS))})",
                 [row[c] for c in COLUMNS])
 
+    def last(self) -> tuple[int, str]:
+        """(seq, hash) of the newest entry, so a reopened log continues its chain."""
+        row = self._db.execute("SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS_HASH)
+
     def entries(self) -> list[AuditEntry]:
         return read_entries(self._db)
 
@@ -109,6 +114,7 @@ class AuditLog:
 
     def __attrs_post_init__(self) -> None:
         self._inbox, self._mailbox = trio.open_memory_channel(256)
+        self._seq, self._last_hash = self.store.last()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()

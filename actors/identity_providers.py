@@ -17,7 +17,7 @@ import attrs
 from actors.oidc_provider import OidcProviderActor
 from actors.runtime.context import Runtime
 from protocols.jose.jwks import JwkSet
-from protocols.jose.keys import Algorithm, KeyRing, SigningKey
+from protocols.jose.keys import Algorithm, KeyRing
 from protocols.oauth.client_auth import ClientRegistration
 from protocols.oauth.errors import TemporarilyUnavailable
 from protocols.http import HttpRequest
@@ -57,8 +57,7 @@ class DirectoryEntry:
 
 
 def _keyring(runtime: Runtime, name: str, alg: Algorithm) -> KeyRing:
-    entropy = runtime.entropy_for(name).child("keys")
-    return KeyRing.start(SigningKey.generate(alg=alg, entropy=entropy, created_at=runtime.clock.now()))
+    return KeyRing.start(runtime.new_signing_key(owner=name, purpose="keys", alg=alg))
 
 
 def account(*, runtime: Runtime, subject: str, entry: DirectoryEntry, secrets: PersonSecrets,
@@ -110,8 +109,7 @@ async def federate(*, idp: OidcProviderActor, google: OidcProviderActor, domain:
     """
     assert idp.provider is not None and google.provider is not None
     runtime = idp.runtime
-    federation_key = SigningKey.generate(alg=Algorithm.ES256, entropy=runtime.entropy_for(idp.name).child("federation"),
-                                         created_at=runtime.clock.now())
+    federation_key = runtime.new_signing_key(owner=idp.name, purpose="federation", alg=Algorithm.ES256)
     redirect_uri = callback_uri(idp.provider.issuer, google.name)
     google.provider.register_client(ClientRegistration(
         client_id=idp.name, name=f"{domain} single sign-on", redirect_uris=(redirect_uri,),

@@ -8,13 +8,15 @@ keeps the retired key published until every token it signed has expired (OIDC Co
 
 from __future__ import annotations
 
+import itertools
+
 import attrs
 import trio
 
 from actors.runtime.actor import HttpActor
 from actors.runtime.network import Unreachable
 from protocols.http import HttpRequest, HttpResponse
-from protocols.jose.keys import Algorithm, SigningKey
+from protocols.jose.keys import Algorithm
 from protocols.oidc.provider import Fetch, OpenIdProvider, Outcome
 
 QUIET_EVENTS = frozenset({"discovery.served", "jwks.served"})
@@ -59,11 +61,9 @@ class OidcProviderActor(HttpActor):
     async def _rotate_keys(self) -> None:
         """Rotate every ``rotation_period``; the old key stays published for the longest token lifetime."""
         assert self.provider is not None and self.rotation_period
-        entropy = self.runtime.entropy_for(self.name).child("key-rotation")
         config = self.provider.config
         retire_after = max(config.id_token_lifetime, config.access_token_lifetime) + 60
-        while True:
+        for generation in itertools.count(1):
             await trio.sleep(self.rotation_period)
-            now = self.runtime.clock.now()
-            key = SigningKey.generate(alg=self.signing_alg, entropy=entropy, created_at=now)
-            await self.record(self.provider.rotate_key(key, now=now, retire_after=retire_after))
+            key = self.runtime.new_signing_key(owner=self.name, purpose=f"keys-{generation}", alg=self.signing_alg)
+            await self.record(self.provider.rotate_key(key, now=self.runtime.clock.now(), retire_after=retire_after))

@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "print their base and discovery URLs, run until interrupted.")
     serve.add_argument("--world", type=Path, help="world file (default: the sales-agent world)")
     serve.add_argument("--seed", type=_seed, help="seed (default: random, from the operating system)")
+    serve.add_argument("--out", type=Path, default=Path("runs/serve"), help="where the audit log and log go (default runs/serve)")
 
     commands.add_parser("scenarios", help="list the scenarios", description="List the built-in scenarios.")
     return parser
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             from scenarios.serve import serve_world
 
-            serve_world(_world(args.world, "sales-agent"), seed=args.seed)
+            serve_world(_world(args.world, "sales-agent"), seed=args.seed, out_dir=args.out)
             return 0
     except (CliError, WorldError, RunDirError) as error:
         print(str(error), file=sys.stderr)

@@ -22,7 +22,6 @@ from actors.identity_providers import (
 from actors.oidc_provider import OidcProviderActor
 from actors.runtime.context import Runtime
 from protocols.jose.jwks import JwkSet
-from protocols.jose.keys import SigningKey
 from protocols.oauth.client_auth import ClientRegistration
 from protocols.oidc.discovery import discovery_url
 from scenarios.world import PhaseSpec, World
@@ -76,8 +75,7 @@ def build_cast(*, world: World, runtime: Runtime) -> SalesCast:
                                             totp_secret=secrets.totp_secret)})
     agents: dict[str, AgentActor] = {}
     for spec in world.agents:
-        key = SigningKey.generate(alg=spec.signing_alg, entropy=runtime.entropy_for(spec.id).child("keys"),
-                                  created_at=runtime.clock.now())
+        key = runtime.new_signing_key(owner=spec.id, purpose="keys", alg=spec.signing_alg)
         agent = AgentActor(name=spec.id, runtime=runtime, base_url=runtime.network.base_url_for(spec.id),
                            display_name=spec.name, idp_issuer=idp.base_url, signing_key=key, scope=spec.scopes)
         idp.provider.register_client(ClientRegistration(

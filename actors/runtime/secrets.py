@@ -66,3 +66,31 @@ class SecretRegistry:
         if isinstance(value, (list, tuple)):
             return [self.redact(v, key=key) for v in value]
         return value
+
+
+def private_key_forms(private_key: Any) -> list[str]:
+    """Every textual form a private key could leak in: PKCS#8 PEM (and its body lines) and the
+    JWK private members (RFC 7518 §6.2.2.1 ``d``, §6.3.2 ``p``/``q``/...; RFC 8037 §2 ``d``)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    pem = private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption()).decode()
+    forms = [pem] + [line for line in pem.splitlines() if len(line) >= 32 and not line.startswith("-----")]
+
+    def b64(number: int) -> str:
+        import base64
+        raw = number.to_bytes((number.bit_length() + 7) // 8 or 1, "big")
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    if isinstance(private_key, ec.EllipticCurvePrivateKey):
+        forms.append(b64(private_key.private_numbers().private_value))
+    elif isinstance(private_key, rsa.RSAPrivateKey):
+        numbers = private_key.private_numbers()
+        forms += [b64(n) for n in (numbers.d, numbers.p, numbers.q, numbers.dmp1, numbers.dmq1, numbers.iqmp)]
+    elif isinstance(private_key, ed25519.Ed25519PrivateKey):
+        import base64
+        raw = private_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                        serialization.NoEncryption())
+        forms.append(base64.urlsafe_b64encode(raw).rstrip(b"=").decode())
+    return forms

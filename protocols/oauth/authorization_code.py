@@ -282,7 +282,7 @@ class CodeLedger:
             raise InvalidGrant("authorization code expired")
         if grant.client_id != client_id:
             raise InvalidGrant("authorization code was issued to another client")
-        if False:
+        if params.redirect_uri != grant.redirect_uri:
             raise InvalidGrant("redirect_uri differs from the authorization request")
         pkce.verify(code_verifier=params.code_verifier, code_challenge=grant.code_challenge)
         self._entries[key] = attrs.evolve(entry, used=True)

@@ -28,8 +28,6 @@ from protocols.oauth.errors import InsufficientScope, InvalidRequest, InvalidTok
 _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
 """RFC 6750 §2.1 ``b64token`` syntax."""
 
-ACCESS_TOKEN_LIFETIME = 900
-
 
 class MissingBearerToken(Exception):
     """The request carries no bearer credentials (RFC 6750 §3.1: challenge without ``error``)."""
