@@ -95,13 +95,17 @@ def _to_double(value: Any) -> float:
     if isinstance(value, bool):
         raise ParamConversionError(f"expected a number, got {value!r}")
     if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
+        out = float(value)
+    elif isinstance(value, str):
         try:
-            return float(value.strip())
+            out = float(value.strip())
         except ValueError:
             raise ParamConversionError(f"expected a number, got {value!r}") from None
-    raise ParamConversionError(f"expected a number, got {value!r}")
+    else:
+        raise ParamConversionError(f"expected a number, got {value!r}")
+    if not math.isfinite(out):
+        raise ParamConversionError(f"number out of range: {value!r}")
+    return out
 
 
 def convert_param(value: Any, ptype: ParamType) -> Any:

@@ -185,12 +185,14 @@ def _bind(jwk: Any) -> BoundKey:
     return BoundKey(kid=kid, alg=type_alg, public_key=public_key)
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class JwkSet:
     """Trusted verification keys by ``kid``, each bound to one algorithm.
 
     Build with :meth:`from_json` (a fetched or registered JWK Set), :meth:`from_ring` (our own
-    issuer's keys) or :meth:`from_keys`. Immutable; a re-fetch builds a new set.
+    issuer's keys) or :meth:`from_keys`. Immutable; a re-fetch builds a new set (compare sets with
+    :meth:`kids`; equality and hashing are by identity). ``_header_memo`` belongs to
+    :func:`protocols.jose.jwt.verify_jwt`: verdicts on header segments under *this* set.
     """
 
     _keys: Mapping[str, BoundKey] = attrs.field(repr=False)

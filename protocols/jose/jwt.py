@@ -251,15 +251,15 @@ def verify_jwt(token: str, *, keys: JwkSet, profile: TokenProfile, now: int) -> 
     """
     # 1. Structure (RFC 7515 §7.1, RFC 7519 §7.2 steps 1–10): an ASCII string with exactly two
     #    dots; no ``+``, ``/`` or ``=`` (the decoder would take them); each segment ends in a
-    #    canonical character; the decoder refuses anything else outside the alphabet.
+    #    canonical character; the decoder refuses anything else outside the alphabet. An empty
+    #    signature parses (an unsecured JWS, RFC 7515 §A.5) so ``alg: none`` is refused as such.
     if type(token) is not str or len(token) > MAX_TOKEN_CHARS or not token.isascii():
         raise MalformedJwt("the token is not an ASCII string of acceptable length")
     raw = token.encode("ascii")
     size = len(raw)
     header_end = raw.find(b".")
     payload_end = raw.find(b".", header_end + 1)
-    if (header_end <= 0 or payload_end <= header_end + 1 or payload_end >= size - 1
-            or raw.find(b".", payload_end + 1) >= 0):
+    if header_end <= 0 or payload_end <= header_end + 1 or raw.find(b".", payload_end + 1) >= 0:
         raise _malformed_structure(token)
     payload_rem = (payload_end - header_end - 1) & 3
     signature_rem = (size - payload_end - 1) & 3

@@ -49,9 +49,12 @@ def _check_leeway(instance: object, attribute: attrs.Attribute, value: int) -> N
         raise ValueError(f"leeway must be an integer between 0 and {MAX_LEEWAY} seconds")
 
 
-def _check_algorithms(instance: object, attribute: attrs.Attribute, value: frozenset[Algorithm]) -> None:
-    if not value or not all(isinstance(alg, Algorithm) for alg in value):
-        raise ValueError("a profile allows at least one Algorithm")
+def _algorithms(value: object) -> frozenset[Algorithm]:
+    """Converter: a non-empty frozenset of :class:`Algorithm` (checked before derived fields)."""
+    algorithms = frozenset(value)  # type: ignore[call-overload]
+    if not algorithms or not all(isinstance(alg, Algorithm) for alg in algorithms):
+        raise ValueError("a profile allows at least one Algorithm (and only Algorithm members)")
+    return algorithms
 
 
 def _check_positive(instance: object, attribute: attrs.Attribute, value: int | None) -> None:
@@ -79,8 +82,7 @@ class TokenProfile:
 
     name: str
     typ: str | None
-    algorithms: frozenset[Algorithm] = attrs.field(default=ALL_ALGORITHMS, converter=frozenset,
-                                                   validator=_check_algorithms)
+    algorithms: frozenset[Algorithm] = attrs.field(default=ALL_ALGORITHMS, converter=_algorithms)
     issuer: str | None
     audience: str | None
     single_audience: bool = False
