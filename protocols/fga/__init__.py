@@ -8,7 +8,7 @@ for persistence). Errors are :class:`FgaError` subclasses carrying OpenFGA's cod
 """
 
 from protocols.fga.check import (
-    BatchCheckItem, BatchCheckOutcome, CheckResolver, CheckResult, batch_check, check,
+    BatchCheckItem, BatchCheckOutcome, CheckResolver, CheckResult, batch_check, batch_check_to_json, check,
 )
 from protocols.fga.dsl_parser import ParsedDsl, SourceMap, parse_dsl, parse_dsl_with_source
 from protocols.fga.dsl_writer import model_to_dsl
@@ -16,7 +16,8 @@ from protocols.fga.errors import *  # noqa: F401,F403  (one class per OpenFGA er
 from protocols.fga.errors import FgaError
 from protocols.fga.explain import Explanation, Step
 from protocols.fga.json_form import model_from_json, model_to_json, normalize_model_json
-from protocols.fga.language import validate_dsl, validate_json
+from protocols.fga.language import load_model, validate_dsl, validate_json
+from protocols.fga.language_validation import validate_model
 from protocols.fga.language_errors import (
     DslSyntaxError, JsonToDslError, LanguageError, ModelValidationError, ModFileError, ModuleTransformationError,
 )

@@ -62,7 +62,7 @@ class CheckResolver:
     """Request-scoped state of one Check (one user): reader, context, memo, current path."""
 
     __slots__ = ("compiled", "reader", "context", "utype", "uid", "urel", "ustr", "kind", "wildcard",
-                 "memo", "path", "max_depth", "dispatches", "cycle_seen")
+                 "memo", "path", "max_depth", "dispatches", "cycle_seen", "cycle_memo", "frames")
 
     def __init__(self, compiled: CompiledModel, reader: TupleReader, user: tuple[str, str, str], *,
                  context: Mapping[str, Any] | None = None, max_depth: int = DEFAULT_RESOLVE_NODE_LIMIT) -> None:
@@ -80,9 +80,28 @@ class CheckResolver:
         self.max_depth = max_depth
         self.dispatches = 0
         self.cycle_seen = False
+        # Results that met a cycle depend on which sub-problems were on the path: they are kept
+        # with that set and reused only while all of it is still on the path (see ``resolve``).
+        self.cycle_memo: dict[tuple[str, str, str], frozenset] = {}
+        self.frames: list[set | None] = []
+
+    def _note_cycle(self, keys) -> None:
+        if self.frames:
+            hits = self.frames[-1]
+            if hits is None:
+                self.frames[-1] = set(keys)
+            else:
+                hits.update(keys)
 
     def resolve(self, otype: str, oid: str, relation: str, depth: int) -> Any:
-        """The proof that the user has ``relation`` on ``otype:oid``, or ``False`` / ``CYCLE``."""
+        """The proof that the user has ``relation`` on ``otype:oid``, or ``False`` / ``CYCLE``.
+
+        Results are memoized for the request. A true result, or a false one reached without
+        meeting a cycle, does not depend on the path and is kept for good; a false result that met
+        a cycle (a sub-problem already on the path) is kept with the set of path entries it met and
+        reused only while they are all still on the path — re-evaluating it there would meet the
+        same cycles — which keeps cyclic data from making the search exponential.
+        """
         if depth >= self.max_depth:
             raise ResolutionDepthExceeded()
         key = (otype, oid, relation)
@@ -96,20 +115,35 @@ class CheckResolver:
         if self.kind not in self.compiled.can_reach[(otype, relation)]:
             self.memo[key] = False
             return False
-        if key in self.path:
+        path = self.path
+        if key in path:
             self.cycle_seen = True
+            self._note_cycle((key,))
             return CYCLE
-        self.path.add(key)
+        deps = self.cycle_memo.get(key)
+        if deps is not None and deps <= path:
+            if deps:
+                self._note_cycle(deps)
+            return CYCLE
+        path.add(key)
+        self.frames.append(None)
         self.dispatches += 1
         try:
-            result = self.compiled.relations[key[0], relation].evaluator(self, oid, depth)
+            result = self.compiled.relations[otype, relation].evaluator(self, oid, depth)
         finally:
-            self.path.discard(key)
+            path.discard(key)
+            hits = self.frames.pop()
+            if hits is not None:
+                hits.discard(key)
+                if hits:
+                    self._note_cycle(hits)
         if result:
             result = ("rel", otype, oid, relation, result)
             self.memo[key] = result
         elif result is not CYCLE:
             self.memo[key] = False
+        else:
+            self.cycle_memo[key] = frozenset(hits) if hits else frozenset()
         return result
 
 
@@ -413,6 +447,19 @@ class BatchCheckItem:
     context: Mapping[str, Any] | None = attrs.field(default=None, eq=False, hash=False)
 
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BatchCheckItem:
+        """One entry of ``{"checks": [...]}`` in a BatchCheck request body."""
+        if not isinstance(data, Mapping):
+            raise ValidationError("each check must be an object")
+        contextual = data.get("contextual_tuples") or {}
+        keys = contextual.get("tuple_keys") or [] if isinstance(contextual, Mapping) else []
+        return cls(tuple_key=TupleKey.from_json(data.get("tuple_key") or {}),
+                   correlation_id=str(data.get("correlation_id") or ""),
+                   contextual_tuples=tuple(TupleKey.from_json(k) for k in keys),
+                   context=check_context(data.get("context")))
+
+
 @attrs.frozen(kw_only=True)
 class BatchCheckOutcome:
     """The result of one item: ``allowed`` or the error it raised."""
@@ -461,3 +508,8 @@ def batch_check(compiled: CompiledModel, reader: TupleReader, items: Sequence[Ba
         out[item.correlation_id] = BatchCheckOutcome(correlation_id=item.correlation_id, allowed=result.allowed,
                                                      explanation=result.explanation if explain else None)
     return out
+
+
+def batch_check_to_json(outcomes: Mapping[str, BatchCheckOutcome]) -> dict[str, Any]:
+    """The BatchCheck response body: ``{"result": {correlation_id: {"allowed"} | {"error"}}}``."""
+    return {"result": {cid: outcome.to_json() for cid, outcome in outcomes.items()}}

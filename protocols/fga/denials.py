@@ -37,8 +37,7 @@ def denial_reasons(res: Any, *, otype: str, oid: str, relation: str) -> list[str
         if found is CYCLE:
             return f"{label}: cycle detected"
         if isinstance(node, This):
-            refs = ", ".join(str(r) for r in info.relation.directly_related_user_types)
-            return f"[{refs}]: no tuple {obj}#{relation} grants {res.ustr}"
+            return _describe_direct(res, info, otype, oid, relation)
         if isinstance(node, ComputedUserset):
             return f"{label}: {res.ustr} is not {node.relation} of {obj}"
         if isinstance(node, TupleToUserset):
@@ -49,35 +48,57 @@ def denial_reasons(res: Any, *, otype: str, oid: str, relation: str) -> list[str
             return f"{label}: no {node.tupleset} of {obj} ({shown}) grants {node.computed_relation}"
         return f"{label}: not satisfied"
 
-    rw = info.rewrite
-    reasons: list[str] = []
-    if isinstance(rw, Union):
-        for child in rw.children:
-            found, err = outcome(child)
-            reasons.append(describe_false(child, found, err))
-    elif isinstance(rw, Intersection):
-        for child in rw.children:
-            found, err = outcome(child)
-            if not found:
-                reasons.append("all of " + _describe(rw) + " are required; " + describe_false(child, found, err))
-                break
-    elif isinstance(rw, Difference):
-        base, base_err = outcome(rw.base)
-        if not base:
-            reasons.append(describe_false(rw.base, base, base_err))
-        else:
-            sub, sub_err = outcome(rw.subtract)
+    def explain(node: Rewrite) -> list[str]:
+        if isinstance(node, Union):
+            return [line for child in node.children for line in explain(child)]
+        if isinstance(node, Intersection):
+            for child in node.children:
+                found, err = outcome(child)
+                if not found:
+                    return ["all of " + _describe(node) + " are required; " + line for line in explain(child)]
+            return [f"{_describe(node)}: not satisfied"]
+        if isinstance(node, Difference):
+            base, base_err = outcome(node.base)
+            if not base:
+                return explain(node.base)
+            sub, sub_err = outcome(node.subtract)
             if sub:
                 path, _ = flatten_proof(("rel", otype, oid, relation, sub))
                 last = path[-1] if path else None
                 by = f" ({last.tuple})" if last is not None and last.tuple is not None else ""
-                reasons.append(f"granted by {_describe(rw.base)} but excluded by 'but not {_describe(rw.subtract)}'{by}")
-            elif sub is CYCLE:
-                reasons.append(f"granted by {_describe(rw.base)} but 'but not {_describe(rw.subtract)}' "
-                               "met a cycle")
-            elif sub_err is not None:
-                reasons.append(f"'but not {_describe(rw.subtract)}' could not be evaluated ({sub_err.message})")
-    else:
-        found, err = outcome(rw)
-        reasons.append(describe_false(rw, found, err))
+                return [f"granted by {_describe(node.base)} but excluded by 'but not {_describe(node.subtract)}'{by}"]
+            if sub is CYCLE:
+                return [f"granted by {_describe(node.base)} but 'but not {_describe(node.subtract)}' met a cycle"]
+            if sub_err is not None:
+                return [f"'but not {_describe(node.subtract)}' could not be evaluated ({sub_err.message})"]
+            if base_err is not None:
+                return [f"{_describe(node.base)}: could not be evaluated ({base_err.message})"]
+            return [f"{_describe(node)}: not satisfied"]
+        found, err = outcome(node)
+        return [describe_false(node, found, err)]
+
+    reasons = explain(info.rewrite)
     return reasons or ["no path grants it"]
+
+
+def _describe_direct(res: Any, info: Any, otype: str, oid: str, relation: str) -> str:
+    """Why the direct assignment ``[...]`` of ``otype:oid#relation`` did not grant the user."""
+    refs = ", ".join(str(r) for r in info.relation.directly_related_user_types)
+    obj = f"{otype}:{oid}"
+    notes: list[str] = []
+    candidates = [res.ustr] + ([res.wildcard] if res.wildcard is not None else [])
+    for user in candidates:
+        rec = res.reader.read_user(otype, oid, relation, user)
+        if rec is None:
+            continue
+        if not info.admits(rec):
+            notes.append(f"tuple {rec} no longer fits the model and is ignored")
+        elif rec.condition:
+            notes.append(f"tuple {rec} exists but its condition '{rec.condition}' is not met")
+    usersets = [r.user for r in res.reader.read_usersets(otype, oid, relation) if info.admits(r)]
+    if usersets:
+        shown = ", ".join(usersets[:5]) + (", ..." if len(usersets) > 5 else "")
+        notes.append(f"{len(usersets)} userset(s) checked ({shown}), none includes {res.ustr}")
+    if not notes:
+        notes.append(f"no tuple {obj}#{relation}@{res.ustr}")
+    return f"[{refs}]: " + "; ".join(notes)

@@ -79,6 +79,7 @@ class _Parser:
         self.listener_errors: list[LanguageError] = []
         self.src = SourceMap(file=file, lines=text.split("\n"))
         self.extension_indexes: set[int] = set()
+        self._last_define_name = (0, 0)
 
     # -- positions and errors ------------------------------------------------------------------
     def span(self, a: int, b: int) -> Span:

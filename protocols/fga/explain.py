@@ -149,6 +149,5 @@ def _flatten_inner(obj: str, rel: str, inner: tuple, path: list[Step], also: lis
 
 
 def sub_relation(proof: tuple) -> str:
-    if proof[0] == "self":
-        return proof[3]
+    """The relation a ``("self", ...)`` or ``("rel", ...)`` proof node is about."""
     return proof[3]

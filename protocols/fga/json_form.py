@@ -196,7 +196,7 @@ def type_from_json(data: Any) -> TypeDefinition:
         module, file = _source_info(m)
         rels.append(Relation(name=rel_name, rewrite=rewrite_from_json(rw, where=f"{name}#{rel_name}"),
                              directly_related_user_types=tuple(reference_from_json(r) for r in refs),
-                             module=module, source_file=file, has_metadata=rel_name in rel_meta))
+                             module=module, source_file=file))
     module, file = _source_info(meta)
     return TypeDefinition(name=name, relations=tuple(rels), module=module, source_file=file)
 

@@ -228,8 +228,8 @@ def _check_duplicates(c: _Collector) -> None:
 # -- phase 5: entrypoints ---------------------------------------------------------------------------
 
 
-def has_entry_point_or_loop(types: dict[str, TypeDefinition], type_name: str, relation: str,
-                            rewrite: Rewrite, visited: frozenset[tuple[str, str]]) -> tuple[bool, bool]:
+def _entry_point_or_loop(types: dict[str, TypeDefinition], type_name: str, relation: str,
+                         rewrite: Rewrite, visited: frozenset[tuple[str, str]]) -> tuple[bool, bool]:
     """Whether ``type_name#relation`` (currently at ``rewrite``) can be satisfied by some tuple,
     and whether a loop back to a relation on the path was met. ``visited`` is the path so far."""
     t = types.get(type_name)
@@ -246,7 +246,7 @@ def has_entry_point_or_loop(types: dict[str, TypeDefinition], type_name: str, re
                 return False, False
             if (ref.type, ref.relation) in visited:
                 continue
-            entry, _ = has_entry_point_or_loop(types, ref.type, ref.relation, target.rewrite, visited)
+            entry, _ = _entry_point_or_loop(types, ref.type, ref.relation, target.rewrite, visited)
             if entry:
                 return True, False
         return False, False
@@ -256,7 +256,7 @@ def has_entry_point_or_loop(types: dict[str, TypeDefinition], type_name: str, re
             return False, False
         if (type_name, rewrite.relation) in visited:
             return False, True
-        return has_entry_point_or_loop(types, type_name, rewrite.relation, target.rewrite, visited)
+        return _entry_point_or_loop(types, type_name, rewrite.relation, target.rewrite, visited)
     if isinstance(rewrite, TupleToUserset):
         tupleset = t.relation(rewrite.tupleset)
         if tupleset is None:
@@ -266,27 +266,27 @@ def has_entry_point_or_loop(types: dict[str, TypeDefinition], type_name: str, re
             target = parent.relation(rewrite.computed_relation) if parent is not None else None
             if target is None or (ref.type, rewrite.computed_relation) in visited:
                 continue
-            entry, _ = has_entry_point_or_loop(types, ref.type, rewrite.computed_relation, target.rewrite, visited)
+            entry, _ = _entry_point_or_loop(types, ref.type, rewrite.computed_relation, target.rewrite, visited)
             if entry:
                 return True, False
         return False, False
     if isinstance(rewrite, Union):
         loop = False
         for child in rewrite.children:
-            entry, child_loop = has_entry_point_or_loop(types, type_name, relation, child, visited)
+            entry, child_loop = _entry_point_or_loop(types, type_name, relation, child, visited)
             if entry:
                 return True, False
             loop = loop or child_loop
         return False, loop
     if isinstance(rewrite, Intersection):
         for child in rewrite.children:
-            entry, child_loop = has_entry_point_or_loop(types, type_name, relation, child, visited)
+            entry, child_loop = _entry_point_or_loop(types, type_name, relation, child, visited)
             if not entry:
                 return False, child_loop
         return True, False
     if isinstance(rewrite, Difference):
         for part in (rewrite.base, rewrite.subtract):
-            entry, loop = has_entry_point_or_loop(types, type_name, relation, part, visited)
+            entry, loop = _entry_point_or_loop(types, type_name, relation, part, visited)
             if not entry:
                 return False, loop
         return True, False
@@ -296,7 +296,7 @@ def has_entry_point_or_loop(types: dict[str, TypeDefinition], type_name: str, re
 def _check_entrypoints(c: _Collector, types: dict[str, TypeDefinition]) -> None:
     for k, t in enumerate(c.model.type_definitions):
         for rel in t.relations:
-            entry, loop = has_entry_point_or_loop(types, t.name, rel.name, rel.rewrite, frozenset())
+            entry, loop = _entry_point_or_loop(types, t.name, rel.name, rel.rewrite, frozenset())
             if not entry:
                 why = "potential loop" if loop else "no entrypoint"
                 c.add(f"`{rel.name}` is an impossible relation for `{t.name}` ({why}).",

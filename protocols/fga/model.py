@@ -123,7 +123,6 @@ class Relation:
     directly_related_user_types: tuple[RelationReference, ...] = ()
     module: str = ""
     source_file: str = ""
-    has_metadata: bool = True
 
 
 @attrs.frozen

@@ -24,7 +24,7 @@ from protocols.fga.errors import (
 )
 from protocols.fga.json_form import model_to_json
 from protocols.fga.language_validation import validate_model
-from protocols.fga.model import AuthorizationModel
+from protocols.fga.model import AuthorizationModel, has_this
 from protocols.fga.tuples import (
     MAX_CONTEXTUAL_TUPLES, TupleKey, TupleRecord, is_valid_relation_name, record_from_key, split_object,
     split_user,
@@ -50,7 +50,7 @@ def compile_model(model: AuthorizationModel, *, max_types: int = MAX_TYPES_PER_M
     problems = [e.msg for e in errors]
     for t in model.type_definitions:
         for r in t.relations:
-            if r.directly_related_user_types and not _mentions_this(r.rewrite):
+            if r.directly_related_user_types and not has_this(r.rewrite):
                 problems.append(f"the relation `{r.name}` of type `{t.name}` has type restrictions but no "
                                 "direct assignment")
             for ref in r.directly_related_user_types:
@@ -66,11 +66,6 @@ def compile_model(model: AuthorizationModel, *, max_types: int = MAX_TYPES_PER_M
     if problems:
         raise InvalidAuthorizationModel("; ".join(problems))
     return CompiledModel(model)
-
-
-def _mentions_this(rewrite) -> bool:
-    from protocols.fga.model import has_this
-    return has_this(rewrite)
 
 
 # -- tuples -----------------------------------------------------------------------------------------
