@@ -9,7 +9,6 @@ a short real-time grace before the clock jumps (DESIGN.md §2, §3).
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,10 @@ from actors.runtime.context import Runtime
 from actors.runtime.logging import configure_logging
 from actors.runtime.network import Network, Transport
 from actors.runtime.secrets import SecretRegistry
-from scenarios.world import PhaseSpec, World
+from scenarios.world import World, WorldError
 from scenarios import sales_agent
+from scenarios.phase_result import PhaseResult
+from scenarios.phases import PHASES
 from scenarios.summary import write_summary
 
 HTTP_AUTOJUMP_THRESHOLD = 0.05
@@ -40,17 +41,6 @@ class RunOptions:
 
 
 @attrs.frozen(kw_only=True)
-class PhaseResult:
-    """What a phase achieved: a one-line outcome, whether it met the scenario, and its key facts."""
-
-    number: int
-    name: str
-    ok: bool
-    outcome: str
-    facts: dict[str, Any] = attrs.field(factory=dict)
-
-
-@attrs.frozen(kw_only=True)
 class RunResult:
     out_dir: Path
     phases: tuple[PhaseResult, ...]
@@ -61,10 +51,11 @@ class RunResult:
         return all(phase.ok for phase in self.phases)
 
 
-PhaseFn = Callable[[Any, PhaseSpec], Awaitable[PhaseResult]]
-
-
 def run_scenario(options: RunOptions) -> RunResult:
+    missing = [phase.number for phase in options.world.phases if phase.number not in PHASES]
+    if missing:
+        raise WorldError(f"{options.world.source}: phase {missing[0]} is not implemented (implemented: "
+                         f"{', '.join(map(str, sorted(PHASES)))})")
     threshold = 0 if options.transport is Transport.CHANNEL else HTTP_AUTOJUMP_THRESHOLD
     return trio.run(_run, options, clock=trio.testing.MockClock(autojump_threshold=threshold))
 
@@ -96,7 +87,7 @@ async def _run(options: RunOptions) -> RunResult:
                 "world_sha256": world.sha256})
             for phase in world.phases:
                 await clock.sleep_until(phase.at.timestamp())
-                results.append(await sales_agent.PHASES[phase.number](cast, phase))
+                results.append(await PHASES[phase.number](cast, phase))
             await audit.record(actor="runner", event="run.finished",
                                decision="pass" if all(r.ok for r in results) else "fail",
                                details={"phases": [r.number for r in results]})
