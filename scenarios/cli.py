@@ -12,11 +12,9 @@ from pathlib import Path
 
 from actors.runtime.network import Transport
 from scenarios.verify import RunDirError, verify_run
-from scenarios.world import WorldError, builtin_world, load_world
+from scenarios.library import SCENARIOS
+from scenarios.world import WorldError, load_world
 
-SCENARIOS = {
-    "sales-agent": "Eight-phase sales agent: shadow AI, SSO, MCP context, ID-JAG, CIBA, vault, governance, threat response",
-}
 EXIT_USAGE = 2
 EXIT_FAILED = 1
 
@@ -75,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _world(path: Path | None, scenario: str):
-    return load_world(path if path is not None else builtin_world(scenario))
+    return load_world(path if path is not None else SCENARIOS[scenario].world_file)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,15 +84,16 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT_USAGE
         if args.command == "scenarios":
-            for name, line in SCENARIOS.items():
-                print(f"{name:<14} {line}")
+            for scenario in SCENARIOS.values():
+                print(f"{scenario.name:<14} {scenario.summary}")
             return 0
         if args.command == "run":
             from scenarios.runner import RunOptions, run_scenario
 
             world = _world(args.world, args.scenario)
             out = args.out or Path("runs") / f"{args.scenario}-seed{args.seed}-{args.transport}"
-            result = run_scenario(RunOptions(world=world, transport=Transport(args.transport), seed=args.seed, out_dir=out))
+            result = run_scenario(RunOptions(scenario=SCENARIOS[args.scenario], world=world,
+                                             transport=Transport(args.transport), seed=args.seed, out_dir=out))
             for phase in result.phases:
                 print(f"phase {phase.number} {phase.name}: {phase.outcome}")
             print(f"run directory: {result.out_dir}")

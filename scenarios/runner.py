@@ -25,7 +25,7 @@ from actors.runtime.secrets import SecretRegistry
 from scenarios.world import World, WorldError
 from scenarios import sales_agent
 from scenarios.phase_result import PhaseResult
-from scenarios.phases import PHASES
+from scenarios.library import Scenario
 from scenarios.summary import write_summary
 
 HTTP_AUTOJUMP_THRESHOLD = 0.05
@@ -34,6 +34,7 @@ RUN_FILES = ("audit.sqlite", "audit.jsonl", "run.json", "summary.md", "trustbenc
 
 @attrs.frozen(kw_only=True)
 class RunOptions:
+    scenario: Scenario
     world: World
     transport: Transport
     seed: int
@@ -52,10 +53,11 @@ class RunResult:
 
 
 def run_scenario(options: RunOptions) -> RunResult:
-    missing = [phase.number for phase in options.world.phases if phase.number not in PHASES]
+    phases = options.scenario.phases
+    missing = [phase.number for phase in options.world.phases if phase.number not in phases]
     if missing:
-        raise WorldError(f"{options.world.source}: phase {missing[0]} is not implemented (implemented: "
-                         f"{', '.join(map(str, sorted(PHASES)))})")
+        raise WorldError(f"{options.world.source}: phase {missing[0]} is not part of scenario "
+                         f"{options.scenario.name} (it has {', '.join(map(str, sorted(phases)))})")
     threshold = 0 if options.transport is Transport.CHANNEL else HTTP_AUTOJUMP_THRESHOLD
     return trio.run(_run, options, clock=trio.testing.MockClock(autojump_threshold=threshold))
 
@@ -87,7 +89,7 @@ async def _run(options: RunOptions) -> RunResult:
                 "world_sha256": world.sha256})
             for phase in world.phases:
                 await clock.sleep_until(phase.at.timestamp())
-                results.append(await PHASES[phase.number](cast, phase))
+                results.append(await options.scenario.phases[phase.number](cast, phase))
             await audit.record(actor="runner", event="run.finished",
                                decision="pass" if all(r.ok for r in results) else "fail",
                                details={"phases": [r.number for r in results]})

@@ -236,7 +236,3 @@ def load_world(path: Path) -> World:
     except (OSError, UnicodeDecodeError) as error:
         raise WorldError(f"{path}: cannot read: {type(error).__name__}") from None
     return parse_world(text, source=str(path))
-
-
-def builtin_world(scenario: str) -> Path:
-    return WORLDS_DIR / f"{scenario}.toml"

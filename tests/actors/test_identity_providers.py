@@ -15,10 +15,11 @@ from protocols.http import HttpRequest
 from protocols.oauth.client_auth import client_assertion_params
 from protocols.oidc.discovery import discovery_url
 from scenarios.sales_agent import start_cast
-from scenarios.world import builtin_world, load_world
+from scenarios.library import SCENARIOS
+from scenarios.world import load_world
 from tests.actors.runtime.helpers import running_runtime
 
-WORLD = load_world(builtin_world("sales-agent"))
+WORLD = load_world(SCENARIOS["sales-agent"].world_file)
 
 
 

@@ -6,12 +6,14 @@ import pytest
 
 from actors.runtime.network import Transport
 from scenarios.runner import RunOptions, RunResult, run_scenario
-from scenarios.world import builtin_world, load_world
+from scenarios.library import SCENARIOS
+from scenarios.world import load_world
 
 
 def run(tmp: Path, *, transport: Transport = Transport.CHANNEL, seed: int = 1) -> RunResult:
-    world = load_world(builtin_world("sales-agent"))
-    return run_scenario(RunOptions(world=world, transport=transport, seed=seed, out_dir=tmp))
+    scenario = SCENARIOS["sales-agent"]
+    world = load_world(scenario.world_file)
+    return run_scenario(RunOptions(scenario=scenario, world=world, transport=transport, seed=seed, out_dir=tmp))
 
 
 @pytest.fixture(scope="session")
