@@ -46,7 +46,7 @@ def test_bad_arguments_give_one_line_and_exit_2(capsys, argv, fragment):
 
 @pytest.mark.parametrize("text,fragment", [
     ("not toml [", "invalid TOML"),
-    ('[scenario]\nname = "x"\n', "scenario.title: missing"),
+    ('[scenario]\nname = "x"\n', "organization: missing table"),
 ])
 def test_bad_world_file_gives_one_line_and_exit_2(capsys, tmp_path, text, fragment):
     world = tmp_path / "world.toml"
