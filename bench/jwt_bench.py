@@ -71,7 +71,10 @@ def _timed(fn: Callable[[int], object], *, seconds: float) -> float:
             return done / elapsed
 
 
-def _bench_alg(alg: Algorithm, *, rounds: int, seconds: float) -> list[tuple[str, str, float, float, float, float, float]]:
+Row = tuple[str, str, float, float, float, float, float]
+
+
+def _bench_alg(alg: Algorithm, *, rounds: int, seconds: float) -> list[Row]:
     key = SigningKey.generate(alg=alg, entropy=SeededEntropy.for_actor(run_seed=7, actor=f"bench-{alg.value}"),
                               created_at=NOW)
     keys = JwkSet.from_ring(KeyRing.start(key), now=NOW)

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from protocols.jose.keys import Algorithm
+from scenarios.fga_world import FgaSectionError, FgaSettings, parse_fga
 
 WORLDS_DIR = Path(__file__).parent / "worlds"
 LOGIN_METHODS = ("google", "password")
@@ -86,6 +87,7 @@ class World:
     people: tuple[Person, ...]
     agents: tuple[AgentSpec, ...]
     phases: tuple[PhaseSpec, ...]
+    fga: FgaSettings | None = None
 
     def person(self, person_id: str) -> Person:
         return next(p for p in self.people if p.id == person_id)
@@ -168,6 +170,10 @@ def parse_world(text: str, *, source: str) -> World:
     org = read.table(data, "organization")
     idp = read.table(data, "idp")
     google = read.table(data, "google")
+    try:
+        fga = parse_fga(data.get("fga"))
+    except FgaSectionError as error:
+        raise read.fail(f"fga{error.where}", error.problem) from None
     people = tuple(
         Person(id=read.string(p, "id", f"people[{i}]"), name=read.string(p, "name", f"people[{i}]"),
                email=read.string(p, "email", f"people[{i}]"),
@@ -224,7 +230,7 @@ def parse_world(text: str, *, source: str) -> World:
                         key_rotation_days=read.positive_int(idp, "key_rotation_days", "idp")),
         google=GoogleSettings(name=read.string(google, "name", "google"),
                               signing_alg=read.algorithm(google, "signing_alg", "google")),
-        people=people, agents=tuple(agents), phases=tuple(sorted(phases, key=lambda ph: ph.number)),
+        people=people, agents=tuple(agents), phases=tuple(sorted(phases, key=lambda ph: ph.number)), fga=fga,
     )
 
 

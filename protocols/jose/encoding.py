@@ -123,22 +123,17 @@ def strict_json(raw: bytes) -> Any:
     except UnicodeDecodeError:
         raise StrictJsonError("not UTF-8") from None
     try:
-        value, end = _scan_once(text, 0)
-        if end == len(text):
-            return value
-        return _STRICT_DECODER.decode(text)
-    except StopIteration:
-        pass
-    except json.JSONDecodeError:
-        raise StrictJsonError("invalid JSON") from None
+        try:
+            value, end = _scan_once(text, 0)
+        except StopIteration:  # leading whitespace or no value at all: let the full decoder judge
+            return _STRICT_DECODER.decode(text)
+        return value if end == len(text) else _STRICT_DECODER.decode(text)
+    except StrictJsonError:
+        raise
     except RecursionError:
         raise StrictJsonError("nested too deeply") from None
-    try:
-        return _STRICT_DECODER.decode(text)
-    except json.JSONDecodeError:
+    except ValueError:  # JSONDecodeError, and int() refusing a number of more than 4300 digits
         raise StrictJsonError("invalid JSON") from None
-    except RecursionError:
-        raise StrictJsonError("nested too deeply") from None
 
 
 def canonical_json(value: Any) -> bytes:

@@ -211,7 +211,7 @@ class JwkSet:
         if isinstance(obj, (str, bytes)):
             try:
                 obj = parse_json(obj)
-            except MalformedBody:
+            except (MalformedBody, ValueError, RecursionError):  # incl. int() digit limits
                 raise InvalidJwkSet("the JWK Set is not strict JSON") from None
         if not isinstance(obj, dict) or not isinstance(obj.get("keys"), list):
             raise InvalidJwkSet("a JWK Set is a JSON object with a 'keys' array")

@@ -13,19 +13,22 @@ raising one :class:`~protocols.jose.errors.JwtRejected` subclass per failed rule
 3. ``crit`` (or ``b64``) present — we understand no extensions (RFC 7515 §4.1.11) → ``UnsupportedCritical``;
 4. ``jku`` / ``x5u`` / ``jwk`` / ``x5c`` present (RFC 8725 §3.10) → ``ForbiddenKeyReference``;
 5. ``kid`` present and in the trusted set, as an opaque dict key → ``UnknownKeyId``;
-6. header ``alg`` equals the algorithm the key is bound to — *the key decides*, so an HS256 token
-   "signed" with an RSA key's bytes never reaches an HMAC (RFC 8725 §2.1) → ``AlgorithmKeyMismatch``;
+6. header ``alg`` equals the algorithm the key is bound to — *the key decides*, never the header
+   (RFC 8725 §2.1, §3.1) → ``AlgorithmKeyMismatch``. (HMAC algorithms are in no profile, so an
+   HS256 token "signed" with an RSA key's bytes already stops at step 2, before any MAC is computed);
 7. signature (RFC 7515 §5.2 step 8) → ``BadSignature``;
 8. ``typ`` fits the profile (RFC 8725 §3.11) → ``WrongTokenType``;
-9. claims against the injected ``now`` (pyjwt's own clock checks are never used): ``exp``
+9. claims against the injected ``now`` (no library reads a clock here): ``exp``
    (required unless the profile forbids it; valid while ``now < exp + leeway``), ``nbf``, ``iat``,
    NumericDate types (RFC 7519 §2), ``iss``, ``aud``, ``azp``, required and forbidden claims,
    lifetime and age caps.
 
-Performance (bench/jwt_bench.py; target: ≥ 70 % of the raw ``cryptography`` verify rate). The
-signature check calls ``cryptography`` directly through the key's
+Performance (bench/jwt_bench.py; target: ≥ 70 % of the raw ``cryptography`` verify rate). pyjwt
+is not on the hot path: its decode re-parses header and payload with lenient JSON (duplicates
+allowed) and selects the algorithm object from the header, so after our own strict parsing it
+would only add cost. The signature check calls ``cryptography`` directly through the key's
 :class:`~protocols.jose.jwks.BoundKey`, whose public key object and algorithm were fixed when the
-key set was built. Segments are decoded with pybase64 (SIMD) and the payload is parsed by one pass
+key set was built (interop with pyjwt and joserfc is covered by tests). Segments are decoded with pybase64 (SIMD) and the payload is parsed by one pass
 of a prebuilt strict JSON scanner. A header segment that passed every header rule for a profile is
 memoized per key set (same bytes ⇒ same verdict; the set is immutable), so one issuer's identical
 headers are parsed and checked once; headers of tokens whose signature failed are never stored.

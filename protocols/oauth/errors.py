@@ -167,6 +167,11 @@ class InvalidBindingMessage(OAuthError):
     error, status = "invalid_binding_message", 400
 
 
+# RFC 7009 §2.2.1 (revocation endpoint)
+class UnsupportedTokenType(OAuthError):
+    error, status = "unsupported_token_type", 400
+
+
 # Generic HTTP-level errors that are not OAuth codes but keep the same JSON shape.
 class NotFound(OAuthError):
     error, status = "not_found", 404
@@ -184,6 +189,6 @@ ERRORS_BY_CODE: dict[str, type[OAuthError]] = {
         InvalidTarget, InvalidAuthorizationDetails, InvalidToken, InsufficientScope, LoginRequired,
         InteractionRequired, ConsentRequired, AuthorizationPending, SlowDown, ExpiredToken,
         UnknownUserId, TransactionFailed, ExpiredLoginHintToken, MissingUserCode, InvalidUserCode,
-        InvalidBindingMessage, NotFound, MethodNotAllowed,
+        InvalidBindingMessage, UnsupportedTokenType, NotFound, MethodNotAllowed,
     )
 }

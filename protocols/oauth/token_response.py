@@ -21,13 +21,15 @@ class TokenResponseRejected(ValueError):
 
 @attrs.frozen(kw_only=True)
 class TokenResponse:
-    """``access_token``, ``token_type``, ``expires_in``, ``scope`` and, for OIDC, ``id_token``."""
+    """``access_token``, ``token_type``, ``expires_in``, ``scope``, ``refresh_token`` (RFC 6749 §5.1)
+    and, for OIDC, ``id_token``."""
 
     access_token: str = attrs.field(repr=False)
     token_type: str = "Bearer"
     expires_in: int
     scope: tuple[str, ...] = ()
     id_token: str | None = attrs.field(default=None, repr=False)
+    refresh_token: str | None = attrs.field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"access_token": self.access_token, "token_type": self.token_type,
@@ -36,6 +38,8 @@ class TokenResponse:
             body["scope"] = " ".join(self.scope)
         if self.id_token is not None:
             body["id_token"] = self.id_token
+        if self.refresh_token is not None:
+            body["refresh_token"] = self.refresh_token
         return body
 
     def to_response(self) -> HttpResponse:
@@ -63,10 +67,10 @@ class TokenResponse:
         if not isinstance(expires_in, int) or isinstance(expires_in, bool) or expires_in < 0:
             raise TokenResponseRejected("expires_in must be a non-negative integer")
         scope = body.get("scope", "")
-        id_token = body.get("id_token")
-        if not isinstance(scope, str) or (id_token is not None and not isinstance(id_token, str)):
-            raise TokenResponseRejected("scope and id_token must be strings")
+        id_token, refresh_token = body.get("id_token"), body.get("refresh_token")
+        if not isinstance(scope, str) or any(v is not None and not isinstance(v, str) for v in (id_token, refresh_token)):
+            raise TokenResponseRejected("scope, id_token and refresh_token must be strings")
         if require_id_token and not id_token:
             raise TokenResponseRejected("token response lacks id_token (OIDC Core §3.1.3.3)")
         return cls(access_token=access_token, token_type=token_type, expires_in=expires_in,
-                   scope=tuple(scope.split()), id_token=id_token)
+                   scope=tuple(scope.split()), id_token=id_token, refresh_token=refresh_token)

@@ -283,13 +283,13 @@ def test_issued_in_the_future(keys, trusted) -> None:
     rejected(token, IssuedInFuture, keys=trusted)
 
 
-@pytest.mark.parametrize("iss", ["https://evil.example", AS + "/", AS.upper(), "", 7, ["https://as.trustbench.example"]])
+@pytest.mark.parametrize("iss", ["https://evil.example", AS + "/", AS.upper(), "", 7, [AS]])
 def test_wrong_issuer(keys, trusted, iss) -> None:
     token = sign_jwt(claims=at_claims(iss=iss), key=keys[Algorithm.ES256], typ="at+jwt")
     rejected(token, WrongIssuer, keys=trusted)
 
 
-@pytest.mark.parametrize("aud", ["https://other-rs.example", RS + "/", [AS], ["https://a.example", "https://b.example"]])
+@pytest.mark.parametrize("aud", ["https://other-rs.example", RS + "/", [AS], ["https://a.example", "https://b.ex"]])
 def test_wrong_audience(keys, trusted, aud) -> None:
     token = sign_jwt(claims=at_claims(aud=aud), key=keys[Algorithm.ES256], typ="at+jwt")
     rejected(token, WrongAudience, keys=trusted)
@@ -456,6 +456,13 @@ def test_payload_not_a_json_object(keys, trusted, body: bytes) -> None:
 @pytest.mark.parametrize("header", [b"[]", b'"ES256"', b"{", b'{"alg":"ES256"}garbage', b"\xff"])
 def test_header_not_a_json_object(keys, trusted, header: bytes) -> None:
     rejected(forge(header, at_claims(), key=keys[Algorithm.ES256]), MalformedJwt, keys=trusted)
+
+
+def test_number_too_long_to_convert(keys, trusted) -> None:
+    """int() refuses > 4300 digits with a bare ValueError; it must surface as MalformedJwt."""
+    key = keys[Algorithm.ES256]
+    body = b'{"exp":' + b"9" * 5000 + b"}"
+    rejected(forge({"alg": "ES256", "kid": key.kid, "typ": "at+jwt"}, body, key=key), MalformedJwt, keys=trusted)
 
 
 def test_deeply_nested_payload(keys, trusted) -> None:

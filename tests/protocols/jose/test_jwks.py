@@ -57,7 +57,8 @@ def test_json_text_and_bytes_are_accepted(jwks_doc) -> None:
 
 
 @pytest.mark.parametrize("doc", [[], "[]", {}, {"keys": {}}, {"keys": "x"}, b'{"keys": [], "keys": []}', b"\xff",
-                                 "{not json"])
+                                 "{not json", b'{"keys": [], "n": ' + b"1" * 5000 + b"}",
+                                 b'{"keys": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"])
 def test_documents_that_are_not_key_sets_are_refused(doc) -> None:
     with pytest.raises(InvalidJwkSet):
         JwkSet.from_json(doc)

@@ -69,8 +69,8 @@ def test_thumbprint_rfc8037_ed25519_vector() -> None:
     assert jwk_thumbprint(jwk) == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
 
 
-@pytest.mark.parametrize("jwk", [{"kty": "XYZ"}, {"kty": "RSA", "n": "AQAB"}, {"kty": "EC", "crv": "P-256", "x": "a", "y": 5},
-                                 {}, {"kty": 7}])
+@pytest.mark.parametrize("jwk", [{"kty": "XYZ"}, {"kty": "RSA", "n": "AQAB"}, {}, {"kty": 7},
+                                 {"kty": "EC", "crv": "P-256", "x": "a", "y": 5}])
 def test_thumbprint_refuses_unknown_or_incomplete_keys(jwk: dict) -> None:
     with pytest.raises(ValueError):
         jwk_thumbprint(jwk)
