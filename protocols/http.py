@@ -175,3 +175,5 @@ def parse_json(body: bytes | str) -> Any:
         return json.loads(text, object_pairs_hook=_reject_duplicate_members)
     except json.JSONDecodeError as exc:
         raise MalformedBody(f"the body is not valid JSON ({exc.msg})") from None
+    except (ValueError, RecursionError):  # e.g. a number beyond int()'s digit limit, absurd nesting
+        raise MalformedBody("the body is not acceptable JSON (number too long or nesting too deep)") from None
