@@ -173,6 +173,8 @@ def parse_json(body: bytes | str) -> Any:
     text = _decode_body(body) if isinstance(body, bytes) else body
     try:
         return json.loads(text, object_pairs_hook=_reject_duplicate_members)
+    except MalformedBody:
+        raise
     except json.JSONDecodeError as exc:
         raise MalformedBody(f"the body is not valid JSON ({exc.msg})") from None
     except (ValueError, RecursionError):  # e.g. a number beyond int()'s digit limit, absurd nesting
