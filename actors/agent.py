@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from actors.agent_context import AgentContext
 from actors.runtime.actor import HttpActor
 from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
@@ -52,6 +53,8 @@ class AgentActor(HttpActor):
     signing_key: SigningKey | None = attrs.field(default=None, repr=False)
     scope: tuple[str, ...] = ("openid", "profile", "email")
     delegations: dict[str, Delegation] = attrs.field(factory=dict)
+    contexts: dict[str, AgentContext] = attrs.field(factory=dict)
+    """Per user: the context assembled for the current task (``actors.mcp_client.gather_context``)."""
     _rp: RelyingParty | None = attrs.field(default=None, init=False)
     _idp_keys: JwkSet | None = attrs.field(default=None, init=False, repr=False)
     _pending: dict[str, PendingAuthorization] = attrs.field(factory=dict, init=False, repr=False)

@@ -111,10 +111,18 @@ class AuditLog:
     _seq: int = attrs.field(default=0, init=False)
     _inbox: trio.MemorySendChannel = attrs.field(init=False)
     _mailbox: trio.MemoryReceiveChannel = attrs.field(init=False)
+    _subscribers: list[trio.MemorySendChannel] = attrs.field(factory=list, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._inbox, self._mailbox = trio.open_memory_channel(256)
         self._seq, self._last_hash = self.store.last()
+
+    def subscribe(self) -> trio.MemoryReceiveChannel:
+        """A feed of every entry committed from now on, in chain order (log shipping to a SIEM: the
+        threat detector reads it). The feed is unbounded so a slow reader never blocks the log."""
+        send, receive = trio.open_memory_channel(float("inf"))
+        self._subscribers.append(send)
+        return receive
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
@@ -133,6 +141,11 @@ class AuditLog:
         ).sealed()
         self.store.append(entry)
         self._last_hash = entry.hash
+        for feed in list(self._subscribers):
+            try:
+                feed.send_nowait(entry)
+            except (trio.ClosedResourceError, trio.BrokenResourceError):
+                self._subscribers.remove(feed)
         return entry
 
     async def record(self, *, actor: str, event: str, agent: str | None = None, subject: str | None = None,

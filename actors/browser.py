@@ -4,7 +4,8 @@ The browser is honest HTTP: it sends GETs, stores ``Set-Cookie`` per origin (RFC
 cookies), follows ``Location`` (RFC 9110 §15.4), reads login pages rendered by the providers and
 posts their forms with what the person knows — a password and the one-time code their
 authenticator app shows now (TOTP, RFC 6238). On a page offering federation it picks the provider
-the person uses (``Sign in with google``).
+the person uses (``Sign in with google``). On an OAuth consent screen it answers as the person
+decided for that provider (``consents``): allow or cancel.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import attrs
 
 from actors.runtime.actor import Actor
 from protocols.http import HttpRequest, HttpResponse
+from protocols.oauth.consent import ALLOW, DENY, is_consent_page, parse_consent_page
 from protocols.oidc.authentication import parse_login_page, totp
 
 MAX_REDIRECTS = 20
@@ -68,6 +70,8 @@ class Browser(Actor):
     person: str = ""
     credentials: dict[str, Credentials] = attrs.field(factory=dict)
     federation: str | None = None
+    consents: dict[str, bool] = attrs.field(factory=dict)
+    """Provider origin → whether the person allows an application's access request there."""
     _cookies: dict[str, dict[str, str]] = attrs.field(factory=dict, init=False)
 
     async def on_message(self, message: Any) -> BrowsingResult:
@@ -133,6 +137,15 @@ class Browser(Actor):
                     return BrowsingResult(final_url=request.url, status=response.status, body=body,
                                           visits=tuple(visits), problem=next_step)
                 request = next_step
+                continue
+            if response.status == 200 and is_consent_page(body):
+                decision = self.consents.get(_origin(request.url))
+                if decision is None:
+                    return BrowsingResult(final_url=request.url, status=response.status, body=body, visits=tuple(visits),
+                                          problem=f"{self.person} has not decided on access at {_origin(request.url)}")
+                page = parse_consent_page(body)
+                action = page.action if "://" in page.action else _origin(request.url) + page.action
+                request = HttpRequest.form_post(url=action, params={**page.hidden, "decision": ALLOW if decision else DENY})
                 continue
             return BrowsingResult(final_url=request.url, status=response.status, body=body, visits=tuple(visits))
         return BrowsingResult(final_url=request.url, status=0, body="", visits=tuple(visits), problem="too many redirects")

@@ -9,6 +9,7 @@ keeps the retired key published until every token it signed has expired (OIDC Co
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import attrs
 import trio
@@ -28,6 +29,9 @@ class OidcProviderActor(HttpActor):
     provider: OpenIdProvider | None = None
     rotation_period: int | None = None
     signing_alg: Algorithm = Algorithm.RS256
+    companions: list[Any] = attrs.field(factory=list)
+    """Background work of this provider (e.g. the CIBA courier): ``run()`` is started as a child task
+    and ``wake()`` is called after every handled request, so it can pick up what the request queued."""
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         assert self.provider is not None
@@ -41,6 +45,8 @@ class OidcProviderActor(HttpActor):
                                                    "error_description": str(error)}, status=503)
             step = self.provider.resume(step, upstream, now=self.runtime.clock.now())
         await self.record(step.outcome)
+        for companion in self.companions:
+            companion.wake()
         return step.response
 
     async def record(self, outcome: Outcome) -> None:
@@ -55,6 +61,8 @@ class OidcProviderActor(HttpActor):
         async with trio.open_nursery() as nursery:
             if self.rotation_period:
                 nursery.start_soon(self._rotate_keys)
+            for companion in self.companions:
+                nursery.start_soon(companion.run)
             await nursery.start(super().run)
             task_status.started()
 

@@ -3,7 +3,8 @@
 The async counterparts of ``protocols.fga.rag``: :func:`prefilter` asks ListObjects once per object
 type among the candidates and keeps what it returned; :func:`postfilter` asks BatchCheck (chunks of
 50) about every distinct object and keeps what was allowed. Both return a ``FilterResult`` (kept,
-dropped with reasons) and fail closed: a check that errored drops its candidate. Every decision is
+dropped with reasons) and fail closed: a check or a ListObjects call that answered an error drops
+its candidates (an unreachable service raises ``Unreachable``). Every decision is
 audited by the FGA service itself (``authz.allowed`` / ``authz.denied``).
 """
 
@@ -17,6 +18,7 @@ from protocols.fga.rag import (
     Candidate, FilterResult, apply_postfilter, apply_prefilter, candidates_for_uris, object_for_uri,
     postfilter_items, prefilter_types, uri_for_object,
 )
+from protocols.fga.errors import FgaError
 from protocols.fga.tuples import TupleKey
 
 __all__ = ["Candidate", "FilterResult", "candidates_for_uris", "object_for_uri", "postfilter", "prefilter",
@@ -28,10 +30,14 @@ async def prefilter(client: FgaClient, *, user: str, relation: str, candidates: 
                     context: Mapping[str, Any] | None = None) -> FilterResult:
     """Restrict ``candidates`` to the objects ListObjects returns for ``user`` / ``relation``."""
     allowed: set[str] = set()
+    failed: dict[str, str] = {}
     for object_type in prefilter_types(candidates):
-        allowed.update(await client.list_objects(type=object_type, relation=relation, user=user,
-                                                 contextual_tuples=contextual_tuples, context=context))
-    return apply_prefilter(candidates, allowed_objects=allowed, user=user, relation=relation)
+        try:
+            allowed.update(await client.list_objects(type=object_type, relation=relation, user=user,
+                                                     contextual_tuples=contextual_tuples, context=context))
+        except FgaError as error:
+            failed[object_type] = f"{error.code}: {error.message}"
+    return apply_prefilter(candidates, allowed_objects=allowed, user=user, relation=relation, failed_types=failed)
 
 
 async def postfilter(client: FgaClient, *, user: str, relation: str, candidates: Sequence[Candidate],

@@ -1,7 +1,8 @@
-"""The ``trustbench`` command line: run, verify, serve, scenarios.
+"""The ``trustbench`` command line: run, report, verify, serve, scenarios.
 
 Every failure the user can cause (bad argument, bad world file, missing run directory) ends with a
-one-line message on stderr and exit status 2; a failed audit-chain verification exits 1.
+one-line message on stderr and exit status 2; a failed audit-chain verification (``verify``, or a
+report whose evidence failed verification) exits 1.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from actors.runtime.network import Transport
 from scenarios.verify import RunDirError, verify_run
 from scenarios.library import SCENARIOS
 from scenarios.world import WorldError, load_world
+from reports import ReportInputError
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -55,6 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="channel: in-process mailboxes (default, deterministic); http: real HTTP on 127.0.0.1")
     run.add_argument("--seed", type=_seed, default=1, help="seed for every key and identifier (default 1)")
     run.add_argument("--out", type=Path, help="run directory (default runs/SCENARIO-seedN-TRANSPORT)")
+    output = run.add_mutually_exclusive_group()
+    output.add_argument("--quiet", action="store_true", help="print nothing but errors (CI); the exit status tells")
+    output.add_argument("--json", action="store_true", help="print one JSON object: outcome, phases, report paths")
+
+    report = commands.add_parser("report", help="re-render a finished run's reports",
+                                 description="Render RUN_DIR's audit log and run.json (without re-running) into "
+                                             "report.html, report.md, report.json and report-*.svg; exit 1 if the "
+                                             "audit evidence fails verification.")
+    report.add_argument("run_dir", type=Path, metavar="RUN_DIR")
 
     verify = commands.add_parser("verify", help="check a run's audit hash chain",
                                  description="Recompute every hash of RUN_DIR/audit.sqlite; exit 1 and name "
@@ -92,13 +103,30 @@ def main(argv: list[str] | None = None) -> int:
 
             world = _world(args.world, args.scenario)
             out = args.out or Path("runs") / f"{args.scenario}-seed{args.seed}-{args.transport}"
-            result = run_scenario(RunOptions(scenario=SCENARIOS[args.scenario], world=world,
-                                             transport=Transport(args.transport), seed=args.seed, out_dir=out))
-            for phase in result.phases:
-                print(f"phase {phase.number} {phase.name}: {phase.outcome}")
-            print(f"run directory: {result.out_dir}")
-            print(f"summary: {result.out_dir / 'summary.md'}")
-            return 0 if result.ok else EXIT_FAILED
+            from scenarios.run_output import print_run, run_json
+            from scenarios.progress import ConsoleProgress
+
+            progress = None if args.quiet or args.json else ConsoleProgress()
+            try:
+                result = run_scenario(RunOptions(scenario=SCENARIOS[args.scenario], world=world, progress=progress,
+                                                 transport=Transport(args.transport), seed=args.seed, out_dir=out))
+            finally:
+                if progress:
+                    progress.close()
+            if args.json:
+                print(run_json(result))
+            elif not args.quiet:
+                print_run(result, console=progress.console)
+            return 0 if result.ok and result.report.ok else EXIT_FAILED
+        if args.command == "report":
+            from reports import render_run
+
+            rendered = render_run(args.run_dir)
+            print(f"report: {rendered.html}\nmarkdown: {rendered.markdown}\njson: {rendered.json}")
+            if rendered.ok:
+                return 0
+            print(f"AUDIT LOG TAMPERED: {'; '.join(rendered.integrity.problems)}", file=sys.stderr)
+            return EXIT_FAILED
         if args.command == "verify":
 
             report = verify_run(args.run_dir)
@@ -112,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 
             serve_world(_world(args.world, "sales-agent"), seed=args.seed, out_dir=args.out)
             return 0
-    except (CliError, WorldError, RunDirError) as error:
+    except (CliError, WorldError, RunDirError, ReportInputError) as error:
         print(str(error), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

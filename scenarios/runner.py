@@ -27,9 +27,12 @@ from scenarios import sales_agent
 from scenarios.phase_result import PhaseResult
 from scenarios.library import Scenario
 from scenarios.summary import write_summary
+from scenarios.progress import ProgressCallback, ProgressEvent
+from reports import RenderedReport, render_run
 
 HTTP_AUTOJUMP_THRESHOLD = 0.05
-RUN_FILES = ("audit.sqlite", "audit.jsonl", "run.json", "summary.md", "trustbench.log")
+RUN_FILES = ("audit.sqlite", "audit.jsonl", "run.json", "summary.md", "trustbench.log",
+             "report.html", "report.md", "report.json")
 
 
 @attrs.frozen(kw_only=True)
@@ -39,6 +42,7 @@ class RunOptions:
     transport: Transport
     seed: int
     out_dir: Path
+    progress: ProgressCallback | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -46,6 +50,7 @@ class RunResult:
     out_dir: Path
     phases: tuple[PhaseResult, ...]
     secrets: tuple[str, ...] = attrs.field(repr=False)
+    report: RenderedReport | None = None
 
     @property
     def ok(self) -> bool:
@@ -59,7 +64,8 @@ def run_scenario(options: RunOptions) -> RunResult:
         raise WorldError(f"{options.world.source}: phase {missing[0]} is not part of scenario "
                          f"{options.scenario.name} (it has {', '.join(map(str, sorted(phases)))})")
     threshold = 0 if options.transport is Transport.CHANNEL else HTTP_AUTOJUMP_THRESHOLD
-    return trio.run(_run, options, clock=trio.testing.MockClock(autojump_threshold=threshold))
+    result = trio.run(_run, options, clock=trio.testing.MockClock(autojump_threshold=threshold))
+    return attrs.evolve(result, report=render_run(options.out_dir))
 
 
 def _prepare_out_dir(out_dir: Path) -> None:
@@ -89,7 +95,16 @@ async def _run(options: RunOptions) -> RunResult:
                 "world_sha256": world.sha256})
             for phase in world.phases:
                 await clock.sleep_until(phase.at.timestamp())
+                await audit.record(actor="runner", event="phase.started", phase=phase.number, name=phase.name)
+                if options.progress:
+                    options.progress(ProgressEvent(stage="phase.started", number=phase.number, name=phase.name,
+                                                   at=clock.iso()))
                 results.append(await options.scenario.phases[phase.number](cast, phase))
+                await audit.record(actor="runner", event="phase.finished", decision="pass" if results[-1].ok else "fail",
+                                   phase=phase.number)
+                if options.progress:
+                    options.progress(ProgressEvent(stage="phase.finished", number=phase.number, name=phase.name,
+                                                   at=clock.iso(), ok=results[-1].ok, outcome=results[-1].outcome))
             await audit.record(actor="runner", event="run.finished",
                                decision="pass" if all(r.ok for r in results) else "fail",
                                details={"phases": [r.number for r in results]})

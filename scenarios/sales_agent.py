@@ -8,6 +8,8 @@ import trio
 
 from actors.agent import AgentActor
 from actors.browser import Browser, Credentials
+from actors.fga_service import FgaServiceActor
+from actors.mcp_server import McpServerActor
 from actors.identity_providers import (
     DirectoryEntry, PersonSecrets, account, build_enterprise_idp, build_google, federate, google_subject,
 )
@@ -16,6 +18,9 @@ from actors.runtime.context import Runtime
 from protocols.jose.jwks import JwkSet
 from protocols.oauth.client_auth import ClientRegistration
 from protocols.oidc.discovery import discovery_url
+from protocols.token_exchange import GRANT_TYPE_TOKEN_EXCHANGE
+from scenarios.mcp_cast import build_mcp_servers, connect_mcp_servers
+from scenarios.cross_domain_cast import CrossDomainCast, build_cross_domain
 from scenarios.world import World
 
 DAY = 86400
@@ -31,12 +36,18 @@ class SalesCast:
     google: OidcProviderActor
     agents: dict[str, AgentActor]
     browsers: dict[str, Browser]
+    fga: FgaServiceActor
+    mcp_servers: dict[str, McpServerActor] = attrs.field(factory=dict)
+    cross_domain: CrossDomainCast | None = None
 
     def services(self) -> list[tuple[str, str, str]]:
         """(name, base URL, discovery URL or '') of every actor reachable over the network."""
         rows = [(self.idp.name, self.idp.base_url, discovery_url(self.idp.base_url)),
                 (self.google.name, self.google.base_url, discovery_url(self.google.base_url))]
         rows += [(a.name, a.base_url, "") for a in self.agents.values()]
+        rows.append((self.fga.name, self.fga.base_url, ""))
+        rows += [(s.name, s.resource, s.protection.metadata.url) for s in self.mcp_servers.values()]
+        rows += self.cross_domain.services() if self.cross_domain is not None else []
         return rows
 
 
@@ -72,19 +83,27 @@ def build_cast(*, world: World, runtime: Runtime) -> SalesCast:
                            display_name=spec.name, idp_issuer=idp.base_url, signing_key=key, scope=spec.scopes)
         idp.provider.register_client(ClientRegistration(
             client_id=spec.id, name=spec.name, redirect_uris=(agent.redirect_uri,),
-            jwks=JwkSet.from_json({"keys": [key.public_jwk()]}), scopes=frozenset(spec.scopes)))
+            jwks=JwkSet.from_json({"keys": [key.public_jwk()]}), scopes=frozenset(spec.scopes),
+            grant_types=frozenset({"authorization_code", GRANT_TYPE_TOKEN_EXCHANGE})))
         agents[spec.id] = agent
-    return SalesCast(world=world, runtime=runtime, idp=idp, google=google, agents=agents, browsers=browsers)
+    fga = FgaServiceActor.build(runtime=runtime, name="fga")
+    return SalesCast(world=world, runtime=runtime, idp=idp, google=google, agents=agents, browsers=browsers,
+                     fga=fga, mcp_servers=build_mcp_servers(world=world, runtime=runtime, idp_issuer=idp.base_url),
+                     cross_domain=build_cross_domain(world=world, runtime=runtime, idp=idp, agents=agents))
 
 
 async def start_cast(*, world: World, runtime: Runtime, nursery: trio.Nursery) -> SalesCast:
     """Build the cast, put every actor on the network, start them and wire the federation."""
     cast = build_cast(world=world, runtime=runtime)
-    http_actors = [cast.google, cast.idp, *cast.agents.values()]
+    http_actors = [cast.google, cast.idp, *cast.agents.values(), cast.fga, *cast.mcp_servers.values()]
+    http_actors += cast.cross_domain.actors() if cast.cross_domain is not None else []
     for actor in http_actors:
         runtime.network.register(actor)
     for actor in [*http_actors, *cast.browsers.values()]:
         await nursery.start(actor.run)
     await nursery.start(runtime.network.serve)
     await federate(idp=cast.idp, google=cast.google, domain=world.domain)
+    if world.fga is not None:  # the scenario's authorization model and tuples, loaded through the API
+        await cast.fga.bootstrap(store_name=world.fga.store_name, model=world.fga.model, tuples=world.fga.tuples)
+        connect_mcp_servers(cast.mcp_servers.values(), fga=cast.fga, idp=cast.idp)
     return cast

@@ -16,6 +16,10 @@ import attrs
 
 from protocols.jose.keys import Algorithm
 from scenarios.fga_world import FgaSectionError, FgaSettings, parse_fga
+from scenarios.mcp_world import McpSectionError, McpSettings, parse_mcp
+from scenarios.cross_domain_world import (
+    ManagedConnectionSpec, PricingSettings, parse_managed_connections, parse_pricing,
+)
 
 WORLDS_DIR = Path(__file__).parent / "worlds"
 LOGIN_METHODS = ("google", "password")
@@ -88,6 +92,9 @@ class World:
     agents: tuple[AgentSpec, ...]
     phases: tuple[PhaseSpec, ...]
     fga: FgaSettings | None = None
+    mcp: McpSettings | None = None
+    pricing: PricingSettings | None = None
+    managed_connections: tuple[ManagedConnectionSpec, ...] = ()
 
     def person(self, person_id: str) -> Person:
         return next(p for p in self.people if p.id == person_id)
@@ -174,6 +181,10 @@ def parse_world(text: str, *, source: str) -> World:
         fga = parse_fga(data.get("fga"))
     except FgaSectionError as error:
         raise read.fail(f"fga{error.where}", error.problem) from None
+    try:
+        mcp = parse_mcp(data.get("mcp"), base_dir=Path(source).parent)
+    except McpSectionError as error:
+        raise read.fail(f"mcp{error.where}", error.problem) from None
     people = tuple(
         Person(id=read.string(p, "id", f"people[{i}]"), name=read.string(p, "name", f"people[{i}]"),
                email=read.string(p, "email", f"people[{i}]"),
@@ -202,6 +213,8 @@ def parse_world(text: str, *, source: str) -> World:
             client_auth=read.choice(a, "client_auth", where, ("private_key_jwt",)),
             signing_alg=read.algorithm(a, "signing_alg", where), scopes=tuple(scopes)))
     agent_ids = {a.id for a in agents}
+    pricing = parse_pricing(read, data, idp_names=(read.string(idp, "name", "idp"),
+                                                   read.string(google, "name", "google")))
     epoch = read.instant(scenario, "epoch", "scenario")
     phases = []
     for i, p in enumerate(read.tables(data, "phases")):
@@ -230,7 +243,9 @@ def parse_world(text: str, *, source: str) -> World:
                         key_rotation_days=read.positive_int(idp, "key_rotation_days", "idp")),
         google=GoogleSettings(name=read.string(google, "name", "google"),
                               signing_alg=read.algorithm(google, "signing_alg", "google")),
-        people=people, agents=tuple(agents), phases=tuple(sorted(phases, key=lambda ph: ph.number)), fga=fga,
+        people=people, agents=tuple(agents), phases=tuple(sorted(phases, key=lambda ph: ph.number)), fga=fga, mcp=mcp,
+        pricing=pricing, managed_connections=parse_managed_connections(read, data, agent_ids=agent_ids,
+                                                                       pricing=pricing),
     )
 
 

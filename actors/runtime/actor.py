@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 MAILBOX_SIZE = 64
 Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
+Interceptor = Callable[[HttpRequest], Awaitable["HttpResponse | None"]]
+"""A mounted component's look at a request before the actor's own ``handle``: a response to answer
+(or refuse) it, or ``None`` to pass it on."""
 
 
 @attrs.define(eq=False)
@@ -70,14 +73,28 @@ class HttpActor(Actor):
 
     base_url: str = ""
     _routes: dict[tuple[str, str], Handler] = attrs.field(factory=dict, init=False)
+    _interceptors: list[Interceptor] = attrs.field(factory=list, init=False)
 
     def route(self, method: str, path: str, handler: Handler) -> None:
         self._routes[(method.upper(), path)] = handler
+
+    def intercept(self, interceptor: Interceptor) -> None:
+        """Mount a component (an SSF receiver, a GTR endpoint) in front of ``handle``, whatever
+        dispatcher the subclass has; it runs in this actor's task, so it may change this actor's state."""
+        self._interceptors.append(interceptor)
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path
 
     async def on_message(self, message: HttpRequest) -> HttpResponse:
+        for interceptor in self._interceptors:
+            try:
+                response = await interceptor(message)
+            except Exception as error:  # noqa: BLE001 - same seam as dispatch: never a traceback
+                self.log.error("request.failed", path=message.path, error_type=type(error).__name__)
+                return ServerError("the server could not process the request").to_response()
+            if response is not None:
+                return response
         return await self.dispatch(message)
 
     async def handle(self, request: HttpRequest) -> HttpResponse:

@@ -2,9 +2,12 @@
 
 Semantics of OpenFGA's ``LocalChecker.ResolveCheck`` (``internal/graph/check.go``):
 
-- every dispatch (computed relation, tuple-to-userset hop, userset expansion) adds one to the
-  depth; reaching the resolve-node limit (25) is ``authorization_model_resolution_too_complex``
-  (2002);
+- every dispatch (tuple-to-userset hop, userset expansion) adds one to the depth — a computed
+  relation on the same object does not ("No dispatch here, as we don't want to increase resolution
+  depth"); going past the resolve-node limit (25 dispatches) is
+  ``authorization_model_resolution_too_complex`` (2002). Both points were measured against OpenFGA
+  v1.22 (``fga model test``): a 25-deep nested-group or parent chain checks true, 26 is an error,
+  and a 40-deep computed chain checks true;
 - a sub-problem ``object#relation`` already on the current path is a *cycle*: it evaluates to
   false and the flag propagates (it is not an error);
 - ``type:id#rel`` checked against ``type:id`` / ``rel`` is true (self-defining userset);
@@ -102,7 +105,7 @@ class CheckResolver:
         reused only while they are all still on the path — re-evaluating it there would meet the
         same cycles — which keeps cyclic data from making the search exponential.
         """
-        if depth >= self.max_depth:
+        if depth > self.max_depth:  # OpenFGA v1.22 allows exactly max_depth (25) dispatches
             raise ResolutionDepthExceeded()
         key = (otype, oid, relation)
         found = self.memo.get(key)
@@ -255,7 +258,8 @@ def _compile_computed(info: RelationInfo, node: ComputedUserset) -> Evaluator:
     otype, target = info.type_name, node.relation
 
     def computed(res: CheckResolver, oid: str, depth: int) -> Any:
-        found = res.resolve(otype, oid, target, depth + 1)
+        # not a dispatch: OpenFGA resolves computed usersets without increasing the depth
+        found = res.resolve(otype, oid, target, depth)
         return ("computed", found) if found else found
 
     return computed

@@ -6,7 +6,10 @@ derived fact "the user has ``S`` on ``X``": computed relations on the same objec
 user is the userset ``X#S``, and tuple-to-userset parents ``…#tupleset@X``. Lookups are batched per
 level through :meth:`TupleReader.read_by_users`. Objects reached through an intersection or an
 exclusion are candidates that Check must confirm (with the request's memo), so the result is
-always consistent with Check. Results are a set (no duplicates); at most ``max_results`` (OpenFGA's
+always consistent with Check. Each level of the expansion is one hop; a fact that can still lead to
+the target found ``max_depth`` (25) hops from the user is ``authorization_model_resolution_too_complex``
+(OpenFGA v1.22 answers a 24-hop chain and refuses a 25-hop one, computed hops included).
+Results are a set (no duplicates); at most ``max_results`` (OpenFGA's
 ``listObjectsMaxResults``, default 1000; 0 = unlimited) are returned, with ``truncated`` set when the
 limit cut the search short.
 """
@@ -19,6 +22,7 @@ from typing import Any
 import attrs
 
 from protocols.fga.check import DEFAULT_RESOLVE_NODE_LIMIT, CheckResolver
+from protocols.fga.errors import ResolutionDepthExceeded
 from protocols.fga.tuples import ContextualTupleReader, TupleKey, TupleReader, TupleRecord
 from protocols.fga.typesystem import CompiledModel, RelationInfo
 from protocols.fga.validation import (
@@ -43,7 +47,8 @@ class _Limit(Exception):
 
 class _ReverseExpansion:
     def __init__(self, compiled: CompiledModel, reader: TupleReader, resolver: CheckResolver,
-                 target: tuple[str, str], context: Mapping[str, Any] | None, max_results: int) -> None:
+                 target: tuple[str, str], context: Mapping[str, Any] | None, max_results: int,
+                 max_depth: int = DEFAULT_RESOLVE_NODE_LIMIT) -> None:
         self.compiled = compiled
         self.reader = reader
         self.resolver = resolver
@@ -54,6 +59,9 @@ class _ReverseExpansion:
         self.rejected: set[tuple[str, str, str]] = set()
         self.frontier: dict[tuple[str, str], list[str]] = {}
         self.results: list[str] = []
+        self.level = 0
+        self.max_depth = max_depth
+        self.relevant = _leading_to(compiled, target)
 
     def condition_holds(self, rec: TupleRecord) -> bool:
         if not rec.condition:
@@ -67,6 +75,8 @@ class _ReverseExpansion:
             known = self.facts[key] = set()
         elif oid in known:
             return
+        if self.level >= self.max_depth and key in self.relevant:
+            raise ResolutionDepthExceeded()
         if needs_check:
             fact = (otype, oid, relation)
             if fact in self.rejected:
@@ -104,6 +114,7 @@ class _ReverseExpansion:
         edges_from_fact = self.compiled.edges_from_fact
         while self.frontier:
             level, self.frontier = self.frontier, {}
+            self.level += 1
             for (stype, srel), oids in level.items():
                 for edge in edges_from_fact.get((stype, srel), ()):
                     t = edge.target
@@ -137,7 +148,7 @@ def list_objects(compiled: CompiledModel, reader: TupleReader, *, type: str, rel
     if contextual_tuples:
         reader = ContextualTupleReader(reader, validate_contextual_tuples(compiled, parse_contextual(contextual_tuples)))
     resolver = CheckResolver(compiled, reader, usr, context=ctx, max_depth=max_depth)
-    expansion = _ReverseExpansion(compiled, reader, resolver, (type, relation), ctx, max_results)
+    expansion = _ReverseExpansion(compiled, reader, resolver, (type, relation), ctx, max_results, max_depth)
     truncated = False
     if usr[2] or resolver.kind in _reachable_kinds(compiled, type, relation):
         try:
@@ -146,6 +157,21 @@ def list_objects(compiled: CompiledModel, reader: TupleReader, *, type: str, rel
         except _Limit:
             truncated = True
     return ListObjectsResult(objects=tuple(expansion.results), truncated=truncated)
+
+
+def _leading_to(compiled: CompiledModel, target: tuple[str, str]) -> frozenset[tuple[str, str]]:
+    """The relations whose facts can lead to ``target`` along the reverse edges (depth only counts there)."""
+    preds: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for source, edges in compiled.edges_from_fact.items():
+        for edge in edges:
+            preds.setdefault((edge.target.type_name, edge.target.name), set()).add(source)
+    found, todo = {target}, [target]
+    while todo:
+        for source in preds.get(todo.pop(), ()):
+            if source not in found:
+                found.add(source)
+                todo.append(source)
+    return frozenset(found)
 
 
 def _reachable_kinds(compiled: CompiledModel, type_name: str, relation: str) -> frozenset:

@@ -117,12 +117,19 @@ def prefilter_types(candidates: Sequence[Candidate]) -> list[str]:
 
 
 def apply_prefilter(candidates: Sequence[Candidate], *, allowed_objects: Collection[str], user: str,
-                    relation: str) -> FilterResult:
-    """Keep the candidates whose object ListObjects returned for ``user`` / ``relation``."""
+                    relation: str, failed_types: Mapping[str, str] | None = None) -> FilterResult:
+    """Keep the candidates whose object ListObjects returned for ``user`` / ``relation``.
+
+    ``failed_types`` maps an object type whose ListObjects call failed to the error; its candidates
+    are dropped with that reason (fails closed).
+    """
     allowed = set(allowed_objects)
+    failed = dict(failed_types or {})
     kept, dropped = [], []
     for c in candidates:
-        if c.object in allowed:
+        if c.object_type in failed:
+            dropped.append(Dropped(candidate=c, reason=f"ListObjects failed ({failed[c.object_type]}); fails closed"))
+        elif c.object in allowed:
             kept.append(c)
         else:
             dropped.append(Dropped(candidate=c, reason=f"{c.object} is not among the {c.object_type} objects "

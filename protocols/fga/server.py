@@ -192,7 +192,7 @@ class FgaServer:
         self._compiled[(store.id, model_id)] = compiled
         types = [t.name for t in compiled.model.type_definitions]
         event = ApiEvent(event="fga.model_written", reason=f"authorization model with {len(types)} types written",
-                         details={"store_id": store.id, "authorization_model_id": model_id, "types": types})
+                         details={"store_id": store.id, "model_id": model_id, "types": types})
         return _json({"authorization_model_id": model_id}, 201), (event,)
 
     def _read_authorization_models(self, request: HttpRequest, params: Mapping[str, str], now: float):
@@ -226,7 +226,7 @@ class FgaServer:
         removed = [str(k) for k in req.deletes[:MAX_AUDITED_OBJECTS]]
         event = ApiEvent(event="fga.tuples_written",
                          reason=f"{len(req.writes)} tuple(s) written, {len(req.deletes)} deleted",
-                         details={"store_id": store.id, "authorization_model_id": compiled.id,
+                         details={"store_id": store.id, "model_id": compiled.id,
                                   "writes": shown, "deletes": removed})
         return _json({}), (event,)
 
@@ -288,7 +288,7 @@ class FgaServer:
             reason += f" (stopped at the {self.list_max_results}-result limit)"
         event = ApiEvent(event="authz.allowed" if found else "authz.denied", subject=req.user,
                          decision="allow" if found else "deny", reason=reason,
-                         details={"store_id": store.id, "authorization_model_id": compiled.id, "query": "list_objects",
+                         details={"store_id": store.id, "model_id": compiled.id, "query": "list_objects",
                                   "object_type": req.type, "relation": req.relation, "count": len(found),
                                   "objects": found[:MAX_AUDITED_OBJECTS], "truncated": result.truncated})
         return _json(result.to_json()), (event,)
@@ -304,7 +304,7 @@ class FgaServer:
         users = sorted(result.users)
         event = ApiEvent(event="authz.users_listed",
                          reason=f"{len(users)} user(s) have {req.relation} on {req.object}",
-                         details={"store_id": store.id, "authorization_model_id": compiled.id, "object": req.object,
+                         details={"store_id": store.id, "model_id": compiled.id, "object": req.object,
                                   "relation": req.relation, "count": len(users),
                                   "users": users[:MAX_AUDITED_OBJECTS], "truncated": result.truncated})
         return _json(result.to_json()), (event,)
@@ -312,7 +312,7 @@ class FgaServer:
     @staticmethod
     def _decision(store_id: str, model_id: str, *, user: str, relation: str, obj: str, allowed: bool, reason: str,
                   correlation_id: str = "") -> ApiEvent:
-        details: dict[str, Any] = {"store_id": store_id, "authorization_model_id": model_id, "query": "check",
+        details: dict[str, Any] = {"store_id": store_id, "model_id": model_id, "query": "check",
                                    "object": obj, "relation": relation}
         if correlation_id:
             details["correlation_id"] = correlation_id

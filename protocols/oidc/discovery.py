@@ -66,6 +66,13 @@ class ProviderMetadata:
     claims_parameter_supported: bool = False
     request_parameter_supported: bool = False
     request_uri_parameter_supported: bool = False
+    # OpenID CIBA Core §4 and RFC 9396 §10 (set by protocols.oidc.backchannel when CIBA is served).
+    backchannel_authentication_endpoint: str | None = None
+    backchannel_token_delivery_modes_supported: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    backchannel_user_code_parameter_supported: bool = False
+    authorization_details_types_supported: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    # draft-ietf-oauth-identity-assertion-authz-grant §7: token types the IdP issues by token exchange.
+    identity_chaining_requested_token_types_supported: tuple[str, ...] = attrs.field(default=(), converter=_strings)
 
     @classmethod
     def for_issuer(cls, issuer: str, **overrides: Any) -> ProviderMetadata:
@@ -79,6 +86,8 @@ class ProviderMetadata:
         out: dict[str, Any] = {}
         for field in attrs.fields(type(self)):
             value = getattr(self, field.name)
+            if value is None:
+                continue
             if isinstance(value, tuple):
                 if not value:
                     continue

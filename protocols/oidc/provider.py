@@ -57,6 +57,7 @@ from protocols.oidc.discovery import (
     ProviderMetadata,
 )
 from protocols.oidc.id_token import SCOPE_CLAIMS, check_hook_claims, mint_id_token
+from protocols.token_exchange import token_request_form
 from protocols.oidc.userinfo import (
     MissingBearerToken, bearer_challenge, extract_bearer_token, userinfo_claims, validate_access_token,
 )
@@ -68,6 +69,10 @@ GrantHandler = Callable[..., "Handled"]
 """An extra token-endpoint grant: ``handler(client=AuthenticatedClient, form=Mapping[str, str], now=int)
 -> Handled``, called after client authentication and the client's grant-type check; raising an
 ``OAuthError`` refuses the request (rendered per RFC 6749 §5.2, event ``token.denied``)."""
+
+EndpointHandler = Callable[..., "Handled"]
+"""An extra endpoint below the issuer: ``handler(request=HttpRequest, now=int) -> Handled`` (e.g. CIBA's
+``/bc-authorize``); it must answer every bad input with an OAuth error response, never raise."""
 
 
 class Decision(enum.Enum):
@@ -169,6 +174,7 @@ class OpenIdProvider:
     _totp_steps: dict[str, int] = attrs.field(factory=dict, init=False)
     federations: federation.FederationState = attrs.field(factory=federation.FederationState, init=False)
     grant_handlers: dict[str, GrantHandler] = attrs.field(factory=dict, init=False)
+    endpoints: dict[str, tuple[tuple[str, ...], EndpointHandler]] = attrs.field(factory=dict, init=False)
     _own_keys: tuple[frozenset[str], JwkSet] | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -197,6 +203,20 @@ class OpenIdProvider:
         if grant_type not in self.metadata.grant_types_supported:
             self.metadata = attrs.evolve(self.metadata,
                                          grant_types_supported=(*self.metadata.grant_types_supported, grant_type))
+
+    def register_endpoint(self, path: str, handler: EndpointHandler, *, methods: tuple[str, ...] = ("POST",)) -> None:
+        """Serve another endpoint at ``path`` below the issuer (CIBA ``/bc-authorize``, ...)."""
+        if path in _ROUTES:
+            raise ValueError(f"{path} is a built-in endpoint")
+        self.endpoints[path] = (methods, handler)
+
+    def authenticate_client(self, request: HttpRequest, form: Mapping[str, str], *, now: int) -> AuthenticatedClient:
+        """Client authentication as at the token endpoint (RFC 6749 §2.3, RFC 7523 §3), sharing its
+        assertion replay cache — for the other endpoints that need it (CIBA §7.1, RFC 7662 §2.1...)."""
+        return authenticate_client(
+            form=form, authorization=request.header("authorization"), lookup_client=self.clients.get,
+            issuer=self.issuer, token_endpoint=self.metadata.token_endpoint, replay_cache=self._replay, now=now,
+            accept_token_endpoint_audience=self.config.accept_token_endpoint_audience)
 
     def record_issued(self, *, jti: str, subject: str, client_id: str, expires_at: int) -> None:
         """Remember a token this provider minted, so ``revoke_subject`` can revoke it."""
@@ -257,6 +277,11 @@ class OpenIdProvider:
         base = urlsplit(self.issuer).path.rstrip("/")
         path = request.path[len(base):] if request.path.startswith(base) else request.path
         route = _ROUTES.get(path)
+        if route is None and path in self.endpoints:
+            methods, endpoint = self.endpoints[path]
+            if request.method not in methods:
+                return self._refused(MethodNotAllowed(f"use {' or '.join(methods)}"), event="http.refused")
+            return endpoint(request=request, now=now)
         if route is None and path.startswith(FEDERATE_PATH + "/"):
             route = (("GET",), "_federate")
         if route is None:
@@ -453,7 +478,7 @@ class OpenIdProvider:
         client_id: str | None = None
         try:
             try:
-                form = request.form()
+                form = token_request_form(request)  # RFC 8693 §2.1: audience/resource may repeat
             except MalformedBody as exc:
                 raise InvalidRequest(str(exc)) from None
             client = authenticate_client(

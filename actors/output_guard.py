@@ -1,0 +1,58 @@
+"""The agent's output filter (SPEC capability 4): everything the agent writes for people — chat
+replies, e-mail bodies and subjects, documents, file names — passes ``release`` before it leaves.
+
+``protocols.credential_detector`` decides with the run's secret registry as the list of known
+secrets: a credential blocks the output (``OutputBlocked``; nothing reaches any provider), a
+heuristic hit is redacted. Either way the event is audited (``output.blocked`` /
+``output.redacted``) with the kinds and fingerprints found — never the secret itself.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from actors.runtime.actor import Actor
+from protocols.credential_detector import Action, Verdict, decide
+
+
+class OutputBlocked(Exception):
+    """The agent tried to send a credential; the message names the kinds found, never the value."""
+
+    def __init__(self, *, channel: str, destination: str, kinds: tuple[str, ...]) -> None:
+        super().__init__(f"output to {destination} via {channel} blocked: it contains {', '.join(kinds)}")
+        self.channel = channel
+        self.destination = destination
+        self.kinds = kinds
+
+
+@attrs.define(eq=False)
+class OutputGuard:
+    """Bound to the agent whose output it filters (its runtime holds the known secrets)."""
+
+    agent: Actor
+
+    async def release(self, text: str, *, channel: str, destination: str, subject: str | None = None) -> str:
+        """``text`` as it may leave (possibly redacted), or ``OutputBlocked``."""
+        verdict: Verdict = decide(text, known_secrets=self.agent.runtime.secrets)
+        if verdict.action is Action.ALLOW:
+            return text
+        details = {"channel": channel, "destination": destination, "kinds": list(verdict.kinds),
+                   "findings": len(verdict.findings), "fingerprints": [f.fingerprint for f in verdict.findings]}
+        if verdict.action is Action.BLOCK:
+            await self.agent.audit("output.blocked", agent=self.agent.name, subject=subject, decision="deny",
+                                   reason="credential in agent output", **details)
+            raise OutputBlocked(channel=channel, destination=destination, kinds=verdict.kinds)
+        await self.agent.audit("output.redacted", agent=self.agent.name, subject=subject, decision="allow",
+                               reason="secret-like text redacted from agent output", **details)
+        return verdict.text
+
+    async def release_all(self, parts: dict[str, str], *, channel: str, destination: str,
+                          subject: str | None = None) -> dict[str, str]:
+        """Filter several fields of one output (subject line, body...) as one decision: if any
+        field is blocked the whole output is."""
+        joined = "\n".join(parts.values())
+        verdict = decide(joined, known_secrets=self.agent.runtime.secrets)
+        if verdict.action is Action.BLOCK:
+            await self.release(joined, channel=channel, destination=destination, subject=subject)
+        return {name: await self.release(value, channel=channel, destination=destination, subject=subject)
+                for name, value in parts.items()}

@@ -1,0 +1,339 @@
+"""A resource authorization server in another trust domain — the "Resource AS" of the ID-JAG
+draft (draft-ietf-oauth-identity-assertion-authz-grant §4.4, §7) — as a sans-IO core.
+
+Endpoints below the issuer:
+
+- ``GET /.well-known/oauth-authorization-server`` — RFC 8414 §3 metadata with the draft's §7
+  members: ``authorization_grant_profiles_supported`` lists the ID-JAG profile, so
+  ``grant_types_supported`` lists the jwt-bearer grant. It does not reveal which IdPs are trusted.
+  There is no authorization endpoint (no interactive grant), so ``response_types_supported`` has
+  no element and is omitted (RFC 8414 §2: zero-element members are omitted).
+- ``GET /jwks`` — the keys that sign our access tokens (RFC 7517 §5).
+- ``POST /token`` — only ``urn:ietf:params:oauth:grant-type:jwt-bearer`` (RFC 7523 §2.1) carrying
+  an ID-JAG, with the client's **own** authentication at this AS (``protocols.oauth.client_auth``):
+  1. client authentication (``invalid_client`` 401 / ``invalid_request``), the client may use the grant
+     (``unauthorized_client``);
+  2. the ID-JAG (``protocols.id_jag.validate_id_jag``): trusted issuer and its published keys,
+     ``typ``, ``aud`` = our issuer (single), ``exp``/``iat``, lifetime cap, ``client_id`` = the
+     authenticated client — every failure ``invalid_grant`` (draft §4.4.3);
+  3. subject resolution: (``iss``, ``sub``) of a trusted IdP, provisioned just in time (§4.4 step 6);
+  4. ``resource`` (RFC 8707): one resource we serve, within the ID-JAG's ``resource`` → else
+     ``invalid_target``; ``scope``: a request may narrow the ID-JAG's scope (else ``invalid_scope``),
+     and the grant is cut to what the resource accepts and the client is registered for; nothing
+     left → ``invalid_scope``;
+  5. an RFC 9068 ``at+jwt`` for that resource; **no refresh token** (draft §4.4.2).
+  Re-presenting an unexpired ID-JAG yields a fresh access token (draft §4.4.4); ``jti`` is kept
+  only to count presentations for the audit trail.
+
+Trusted IdP keys come from the IdP's published JWK Set, fetched over the network by the actor:
+``handle`` returns :class:`KeysNeeded` (before authenticating the client, so no single-use client
+assertion is consumed) when a trusted issuer's key set lacks the ID-JAG's ``kid`` and was not
+refreshed within ``key_refresh_interval`` — which also follows the IdP's key rotation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from protocols.access_token import access_token_claims, mint_access_token
+from protocols.entropy import SeededEntropy
+from protocols.http import HttpRequest, HttpResponse, MalformedBody
+from protocols.id_jag import GRANT_PROFILE_ID_JAG, MAX_ID_JAG_LIFETIME, validate_id_jag
+from protocols.jose.jwks import JwkSet
+from protocols.jose.keys import KeyRing
+from protocols.jwt_bearer import JwtBearerRequest, assertion_key_need, peek
+from protocols.oauth.client_auth import AssertionReplayCache, ClientRegistration, authenticate_client
+from protocols.oauth.errors import (
+    InvalidRequest, InvalidScope, InvalidTarget, MethodNotAllowed, NotFound, OAuthError, UnauthorizedClient,
+    UnsupportedGrantType,
+)
+from protocols.oauth.metadata import metadata_url
+from protocols.oauth.token_response import TokenResponse
+from protocols.oidc.provider import Decision, Handled, Outcome
+from protocols.token_exchange import GRANT_TYPE_JWT_BEARER
+
+TOKEN_PATH = "/token"
+JWKS_PATH = "/jwks"
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    return tuple(value)
+
+
+class MetadataRejected(ValueError):
+    """A resource-AS metadata document a client must not use (RFC 8414 §3.3)."""
+
+
+@attrs.frozen(kw_only=True)
+class ResourceAsMetadata:
+    """RFC 8414 §2 members of a jwt-bearer-only AS plus the ID-JAG draft §7 member."""
+
+    issuer: str
+    token_endpoint: str
+    jwks_uri: str
+    grant_types_supported: tuple[str, ...] = attrs.field(default=(GRANT_TYPE_JWT_BEARER,), converter=_strings)
+    authorization_grant_profiles_supported: tuple[str, ...] = attrs.field(default=(GRANT_PROFILE_ID_JAG,),
+                                                                         converter=_strings)
+    token_endpoint_auth_methods_supported: tuple[str, ...] = attrs.field(
+        default=("private_key_jwt", "client_secret_basic"), converter=_strings)
+    token_endpoint_auth_signing_alg_values_supported: tuple[str, ...] = attrs.field(
+        default=("RS256", "ES256", "EdDSA"), converter=_strings)
+    scopes_supported: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+
+    @classmethod
+    def for_issuer(cls, issuer: str, **overrides: Any) -> ResourceAsMetadata:
+        base = issuer.rstrip("/")
+        return cls(issuer=issuer, token_endpoint=base + TOKEN_PATH, jwks_uri=base + JWKS_PATH, **overrides)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for field in attrs.fields(type(self)):
+            value = getattr(self, field.name)
+            if isinstance(value, tuple):
+                if not value:
+                    continue
+                value = list(value)
+            out[field.name] = value
+        return out
+
+    def to_response(self) -> HttpResponse:
+        return HttpResponse.json_body(self.to_json(), headers={"cache-control": "max-age=3600"})
+
+    @classmethod
+    def from_json(cls, document: Any, *, expected_issuer: str) -> ResourceAsMetadata:
+        """Client check (RFC 8414 §3.3, draft §7): same issuer, the ID-JAG profile and grant."""
+        if not isinstance(document, Mapping):
+            raise MetadataRejected("the metadata document is not a JSON object")
+        if document.get("issuer") != expected_issuer:
+            raise MetadataRejected("issuer in the metadata differs from the issuer used to fetch it")
+        values: dict[str, Any] = {}
+        for field in attrs.fields(cls):
+            if field.name not in document:
+                continue
+            value = document[field.name]
+            ok = (isinstance(value, list) and all(isinstance(v, str) for v in value)) \
+                if isinstance(field.default, tuple) else isinstance(value, str)
+            if not ok:
+                raise MetadataRejected(f"{field.name} has the wrong type")
+            values[field.name] = value
+        for name in ("token_endpoint", "jwks_uri"):
+            if name not in values:
+                raise MetadataRejected(f"the metadata lacks {name}")
+        metadata = cls(**values)
+        if GRANT_PROFILE_ID_JAG not in metadata.authorization_grant_profiles_supported:
+            raise MetadataRejected("the authorization server does not support the ID-JAG grant profile")
+        if GRANT_TYPE_JWT_BEARER not in metadata.grant_types_supported:
+            raise MetadataRejected("an ID-JAG server must list the jwt-bearer grant (draft §7)")
+        return metadata
+
+
+@attrs.frozen(kw_only=True)
+class ResourceAsConfig:
+    """``resources``: RFC 8707 identifier → the scopes that resource accepts."""
+
+    issuer: str
+    resources: Mapping[str, frozenset[str]]
+    trusted_issuers: tuple[str, ...] = attrs.field(converter=tuple)
+    access_token_lifetime: int = 600
+    max_assertion_lifetime: int = MAX_ID_JAG_LIFETIME
+    key_refresh_interval: int = 60
+
+    def metadata(self) -> ResourceAsMetadata:
+        scopes = sorted({s for scopes in self.resources.values() for s in scopes})
+        return ResourceAsMetadata.for_issuer(self.issuer, scopes_supported=scopes)
+
+
+@attrs.frozen(kw_only=True)
+class KeysNeeded:
+    """The actor must (re)fetch ``issuer``'s published keys, call ``update_keys``, then ``handle``
+    the same request again."""
+
+    issuer: str
+
+
+@attrs.frozen(kw_only=True)
+class _TrustedKeys:
+    keys: JwkSet
+    fetched_at: int | None
+
+
+@attrs.define
+class ResourceAuthorizationServer:
+    """State: our keys, clients, the trusted IdPs' keys, the client-assertion replay cache, the
+    ID-JAG presentation counts and the subjects provisioned just in time."""
+
+    config: ResourceAsConfig
+    keyring: KeyRing
+    entropy: SeededEntropy = attrs.field(repr=False)
+    clients: dict[str, ClientRegistration] = attrs.field(factory=dict)
+    subjects: dict[tuple[str, str], str | None] = attrs.field(factory=dict)
+    _trusted: dict[str, _TrustedKeys] = attrs.field(factory=dict, init=False)
+    _replay: AssertionReplayCache = attrs.field(factory=AssertionReplayCache, init=False, repr=False)
+    _presentations: dict[str, tuple[int, int]] = attrs.field(factory=dict, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        for issuer in self.config.trusted_issuers:
+            self._trusted[issuer] = _TrustedKeys(keys=JwkSet.from_json({"keys": []}), fetched_at=None)
+
+    @property
+    def issuer(self) -> str:
+        return self.config.issuer
+
+    @property
+    def metadata(self) -> ResourceAsMetadata:
+        return self.config.metadata()
+
+    @property
+    def well_known_url(self) -> str:
+        return metadata_url(self.issuer)
+
+    def register_client(self, registration: ClientRegistration) -> None:
+        self.clients[registration.client_id] = registration
+
+    def trusted_keys(self) -> dict[str, JwkSet]:
+        return {issuer: trusted.keys for issuer, trusted in self._trusted.items()}
+
+    def update_keys(self, issuer: str, keys: JwkSet | None, *, now: int) -> None:
+        """Record a fetch of ``issuer``'s keys (``None``: the fetch failed; keep the old set)."""
+        previous = self._trusted[issuer]
+        self._trusted[issuer] = _TrustedKeys(keys=keys if keys is not None else previous.keys, fetched_at=now)
+
+    def public_keys(self, *, now: int) -> JwkSet:
+        return JwkSet.from_ring(self.keyring, now=now)
+
+    def purge(self, *, now: int) -> None:
+        self._replay.purge(now=now)
+        for jti in [j for j, (_, exp) in self._presentations.items() if exp < now - 60]:
+            del self._presentations[jti]
+
+    # -- dispatch ------------------------------------------------------------------------------
+
+    def handle(self, request: HttpRequest, *, now: int) -> Handled | KeysNeeded:
+        self.purge(now=now)
+        path = request.path
+        base = urlsplit(self.issuer).path.rstrip("/")
+        routes = {urlsplit(self.well_known_url).path: ("GET", self._metadata), base + JWKS_PATH: ("GET", self._jwks),
+                  base + TOKEN_PATH: ("POST", self._token)}
+        route = routes.get(path)
+        if route is None:
+            return _refused(NotFound("no such endpoint"), event="http.refused")
+        method, handler = route
+        if request.method != method:
+            return _refused(MethodNotAllowed(f"use {method}"), event="http.refused")
+        return handler(request, now)
+
+    def _metadata(self, request: HttpRequest, now: int) -> Handled:
+        return Handled(response=self.metadata.to_response(),
+                       outcome=Outcome(event="discovery.served", decision=Decision.ALLOW))
+
+    def _jwks(self, request: HttpRequest, now: int) -> Handled:
+        document = self.keyring.jwks(now=now)
+        return Handled(response=HttpResponse.json_body(document, headers={"cache-control": "max-age=300"}),
+                       outcome=Outcome(event="jwks.served", decision=Decision.ALLOW))
+
+    # -- token endpoint ------------------------------------------------------------------------
+
+    def _keys_needed(self, form: Mapping[str, str], now: int) -> KeysNeeded | None:
+        assertion = form.get("assertion")
+        if form.get("grant_type") != GRANT_TYPE_JWT_BEARER or not assertion:
+            return None
+        try:
+            issuer = assertion_key_need(peek(assertion), trusted=self.trusted_keys())
+        except OAuthError:
+            return None
+        if issuer is None:
+            return None
+        fetched_at = self._trusted[issuer].fetched_at
+        if fetched_at is not None and now - fetched_at < self.config.key_refresh_interval:
+            return None
+        return KeysNeeded(issuer=issuer)
+
+    def _token(self, request: HttpRequest, now: int) -> Handled | KeysNeeded:
+        client_id: str | None = None
+        subject: str | None = None
+        try:
+            try:
+                form = request.form()
+            except MalformedBody as exc:
+                raise InvalidRequest(str(exc)) from None
+            need = self._keys_needed(form, now)
+            if need is not None:
+                return need
+            client = authenticate_client(
+                form=form, authorization=request.header("authorization"), lookup_client=self.clients.get,
+                issuer=self.issuer, token_endpoint=self.metadata.token_endpoint, replay_cache=self._replay, now=now)
+            client_id = client.client_id
+            grant_type = form.get("grant_type")
+            if not grant_type:
+                raise InvalidRequest("grant_type is required")
+            if grant_type != GRANT_TYPE_JWT_BEARER:
+                raise UnsupportedGrantType("this authorization server only redeems ID-JAGs (jwt-bearer)")
+            if grant_type not in client.registration.grant_types:
+                raise UnauthorizedClient("client may not use the jwt-bearer grant")
+            grant = JwtBearerRequest.from_form(form)
+            id_jag = validate_id_jag(grant.assertion, trusted=self.trusted_keys(), audience=self.issuer,
+                                     client_id=client.client_id, now=now,
+                                     max_lifetime=self.config.max_assertion_lifetime)
+            subject = id_jag.subject
+            resource = self._resource(form, id_jag.resource)
+            scope = self._scope(requested=grant.scope, granted=id_jag.scope, resource=resource,
+                                client=client.registration)
+        except OAuthError as exc:
+            return _refused(exc, event="id_jag.rejected", client_id=client_id, subject=subject)
+        self.subjects.setdefault((id_jag.issuer, id_jag.subject), id_jag.email)
+        count = self._presentations.get(id_jag.jti, (0, id_jag.expires_at))[0] + 1
+        self._presentations[id_jag.jti] = (count, id_jag.expires_at)
+        jti = self.entropy.token(16)
+        expires_at = now + self.config.access_token_lifetime
+        claims = access_token_claims(issuer=self.issuer, subject=id_jag.subject, audience=resource,
+                                     client_id=client.client_id, scope=scope, issued_at=now, expires_at=expires_at,
+                                     jti=jti, auth_time=id_jag.auth_time)
+        key = self.keyring.active
+        token = mint_access_token(claims=claims, key=key)
+        body = TokenResponse(access_token=token, expires_in=self.config.access_token_lifetime, scope=scope)
+        narrowed = tuple(s for s in id_jag.scope if s not in scope)
+        return Handled(response=body.to_response(), outcome=Outcome(
+            event="id_jag.redeemed", decision=Decision.ALLOW,
+            reason="ID-JAG from a trusted IdP" + (" (re-presented)" if count > 1 else ""),
+            subject=id_jag.subject, client_id=client.client_id,
+            details={"idp": id_jag.issuer, "id_jag_jti": id_jag.jti, "presentation": count, "resource": resource,
+                     "scope": " ".join(scope), "narrowed_out": " ".join(narrowed), "jti": jti, "kid": key.kid,
+                     "refresh_token": False},
+            secrets=(token, grant.assertion)))
+
+    def _resource(self, form: Mapping[str, str], granted: tuple[str, ...]) -> str:
+        """RFC 8707 §2: one resource we serve, within what the ID-JAG grants."""
+        requested = form.get("resource")
+        if requested is not None:
+            if granted and requested not in granted:
+                raise InvalidTarget("the resource is not one the ID-JAG grants")
+            candidates: tuple[str, ...] = (requested,)
+        else:
+            candidates = granted or tuple(self.config.resources)
+        served = [uri for uri in candidates if uri in self.config.resources]
+        if not served:
+            raise InvalidTarget("the ID-JAG's resource is not served by this authorization server")
+        if len(served) > 1:
+            raise InvalidTarget("name one resource: access tokens are issued per resource (RFC 9068 §3)")
+        return served[0]
+
+    def _scope(self, *, requested: tuple[str, ...], granted: tuple[str, ...], resource: str,
+               client: ClientRegistration) -> tuple[str, ...]:
+        outside = [s for s in requested if s not in granted]
+        if outside:
+            raise InvalidScope(f"scope {' '.join(outside)} exceeds the ID-JAG")
+        accepted = self.config.resources[resource] & client.scopes
+        scope = tuple(s for s in (requested or granted) if s in accepted)
+        if not scope:
+            raise InvalidScope("no requested scope is permitted for this client at this resource")
+        return scope
+
+
+def _refused(error: OAuthError, *, event: str, client_id: str | None = None, subject: str | None = None) -> Handled:
+    return Handled(response=error.to_response(), outcome=Outcome(
+        event=event, decision=Decision.DENY, reason=f"{error.error}: {error.description}", client_id=client_id,
+        subject=subject, details={"error": error.error}))
