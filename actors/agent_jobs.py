@@ -87,6 +87,7 @@ class ApiPollingJob:
     client: ClientCredentialsClient
     urls: Sequence[str]
     every: int
+    first_delay: int = 0
     stats: JobStats = attrs.field(factory=JobStats)
     _cancel: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
 
@@ -106,6 +107,7 @@ class ApiPollingJob:
 
     async def run(self) -> None:
         with self._cancel:
+            await trio.sleep(self.first_delay)
             while True:
                 await self.run_once()
                 await trio.sleep(self.every)

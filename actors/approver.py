@@ -22,6 +22,7 @@ import trio
 from actors.runtime.actor import HttpActor
 from actors.runtime.network import Unreachable
 from protocols.device_approval import DECISION_PATH, ApprovalPrompt, Decision, sign_decision
+from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest, HttpResponse
 from protocols.jose.keys import SigningKey
 from protocols.oauth.errors import InvalidRequest, OAuthError
@@ -80,9 +81,11 @@ class AuthenticatorApp(HttpActor):
     shown: list[Shown] = attrs.field(factory=list)
     answers: list[dict[str, Any]] = attrs.field(factory=list)
     _tasks: trio.Nursery | None = attrs.field(default=None, init=False, repr=False)
+    _entropy: SeededEntropy = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
+        self._entropy = self.runtime.entropy_for(self.name).child("answers")
         self.route("POST", PUSH_PATH, self.push)
 
     @property
@@ -117,7 +120,7 @@ class AuthenticatorApp(HttpActor):
         now = self.runtime.clock.now()
         decision = Decision.APPROVE if answer.decision == "approve" else Decision.DENY
         token = sign_decision(prompt=prompt, decision=decision, device_id=self.device_id, key=self.device_key, now=now,
-                              entropy=self.runtime.entropy_for(self.name).child("answers"), reason=answer.reason)
+                              entropy=self._entropy, reason=answer.reason)
         self.runtime.secrets.add(token)
         try:
             response = await self.runtime.network.send(HttpRequest.form_post(

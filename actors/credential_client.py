@@ -63,6 +63,7 @@ class VaultCredentialClient:
         """A ``SecretSource`` for ``ClientCredentialsClient``."""
         async def current() -> str:
             return (await self.secret(credential_id))[0]
+        current.forget = lambda: self.forget(credential_id)  # type: ignore[attr-defined]
         return current
 
     async def jit(self, *, system: str, privileges: tuple[str, ...], reason: str, ttl: int) -> dict[str, Any]:

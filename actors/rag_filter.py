@@ -47,4 +47,4 @@ async def postfilter(client: FgaClient, *, user: str, relation: str, candidates:
     items = postfilter_items(candidates, user=user, relation=relation, contextual_tuples=contextual_tuples,
                              context=context)
     outcomes = await client.batch_check(items) if items else {}
-    return apply_postfilter(candidates, items, outcomes, user=user, relation=relation)
+    return apply_postfilter(candidates, items=items, outcomes=outcomes, user=user, relation=relation)

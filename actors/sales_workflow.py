@@ -28,6 +28,7 @@ from protocols.pdf import render_pdf
 
 CRM, DRIVE, GMAIL, CALENDAR = "salesforce", "google-drive", "gmail", "google-calendar"
 DAY = 86400
+TOKEN_REUSE_MARGIN = 60
 
 
 @attrs.define(eq=False)
@@ -38,9 +39,15 @@ class AgentTools:
     vault: VaultClient
     guard: OutputGuard
     tokens_used: list[dict[str, Any]] = attrs.field(factory=list)
+    _held: dict[tuple[str, str, tuple[str, ...]], VaultToken] = attrs.field(factory=dict, repr=False)
 
     async def token(self, *, user: str, integration: str, scope: tuple[str, ...]) -> VaultToken:
-        token = await self.vault.access_token(user=user, integration=integration, scope=scope)
+        """A token from the vault, reused while it has more than a minute left (tokens live minutes)."""
+        key = (user, integration, scope)
+        held = self._held.get(key)
+        if held is not None and held.expires_at - self.agent.runtime.clock.now() > TOKEN_REUSE_MARGIN:
+            return held
+        token = self._held[key] = await self.vault.access_token(user=user, integration=integration, scope=scope)
         self.tokens_used.append({"integration": integration, "scope": " ".join(token.scope),
                                  "expires_in": token.expires_at - self.agent.runtime.clock.now()})
         return token
@@ -133,43 +140,64 @@ class ExecutionReport:
     reply: str
 
 
-async def execute_proposal(tools: AgentTools, *, user: str, context: CustomerContext, proposal: Proposal,
-                           folder: list[str], file_name: str, sender: Mapping[str, str], team_group: str,
-                           manager: str, horizon_days: int = 14, hours: WorkingHours = WorkingHours(),
-                           meeting_minutes: int = 30) -> ExecutionReport:
-    """Save the proposal to Drive and share it, e-mail it to the CTO and CFO, book the review."""
+async def save_document(tools: AgentTools, *, user: str, folder: list[str], file_name: str, title: str,
+                        lines: list[str]) -> tuple[dict[str, Any], bytes]:
+    """Filter the document and its name, render the PDF, save it under ``folder`` in the user's
+    Drive (``drive.file``). Returns the Drive file and the PDF bytes."""
     guard, now = tools.guard, tools.agent.runtime.clock.now()
-    # 1. The document: filtered text, then a PDF; the name too.
-    body = await guard.release("\n".join(proposal.text(context)), channel="document", destination=file_name,
-                               subject=user)
+    body = await guard.release("\n".join([title, *lines]), channel="document", destination=file_name, subject=user)
     name = await guard.release(file_name, channel="document", destination="drive", subject=user)
-    pdf = render_pdf(title=proposal.title, lines=body.split("\n"),
+    shown = body.split("\n")
+    pdf = render_pdf(title=shown[0], lines=shown[1:],
                      creation_date=datetime.fromtimestamp(now, UTC).strftime("D:%Y%m%d%H%M%SZ"))
-    # 2. Drive: Sales/Proposals/2025, upload, share with the team and the manager.
     drive_token = await tools.token(user=user, integration=DRIVE, scope=("drive.file",))
     drive = tools.api(DRIVE, drive_token)
     folder_id = await drive_folder_path(drive, folder)
     upload_base = tools.vault.integrations[DRIVE].replace("/drive/v3", "/upload/drive/v3")
     file = await drive_upload(drive, upload_base=upload_base, folder=folder_id, name=name, content=pdf,
                               mime_type="application/pdf", boundary=tools.boundary())
-    await drive_share(drive, file["id"], email=team_group, kind="group", role="reader")
-    await drive_share(drive, file["id"], email=manager, kind="user", role="commenter")
-    # 3. Gmail: from the user's own address to the CTO and CFO, PDF attached.
+    return file, pdf
+
+
+async def share_document(tools: AgentTools, *, user: str, file_id: str, team_group: str, manager: str) -> None:
+    """Share with the user's team (reader) and manager (commenter)."""
+    drive = tools.api(DRIVE, await tools.token(user=user, integration=DRIVE, scope=("drive.file",)))
+    await drive_share(drive, file_id, email=team_group, kind="group", role="reader")
+    await drive_share(drive, file_id, email=manager, kind="user", role="commenter")
+
+
+async def send_email(tools: AgentTools, *, user: str, sender: Mapping[str, str], to: tuple[str, ...], subject: str,
+                     body: str, attachments: tuple[Attachment, ...] = ()) -> dict[str, Any]:
+    """Filter the subject and body, then send from the user's own address (``gmail.send``)."""
+    parts = await tools.guard.release_all({"subject": subject, "body": body}, channel="email",
+                                          destination=", ".join(to), subject=user)
+    mail_token = await tools.token(user=user, integration=GMAIL, scope=("gmail.send",))
+    message = MailMessage(sender=mailbox(sender["email"], sender["name"]), to=to, subject=parts["subject"],
+                          text=parts["body"], attachments=attachments,
+                          message_id=f"<{tools.boundary()[2:]}@{sender['email'].split('@')[1]}>")
+    return await gmail_send(tools.api(GMAIL, mail_token), message, boundary=tools.boundary(),
+                            now=tools.agent.runtime.clock.now())
+
+
+async def execute_proposal(tools: AgentTools, *, user: str, context: CustomerContext, proposal: Proposal,
+                           folder: list[str], file_name: str, sender: Mapping[str, str], team_group: str,
+                           manager: str, horizon_days: int = 14, hours: WorkingHours = WorkingHours(),
+                           meeting_minutes: int = 30) -> ExecutionReport:
+    """Save the proposal to Drive and share it, e-mail it to the CTO and CFO, book the review."""
+    now = tools.agent.runtime.clock.now()
+    file, pdf = await save_document(tools, user=user, folder=folder, file_name=file_name, title=proposal.title,
+                                    lines=proposal.text(context))
+    await share_document(tools, user=user, file_id=file["id"], team_group=team_group, manager=manager)
     cto, cfo = context.contact("CTO"), context.contact("CFO")
     text = (f"Dear {cto['name'].split()[0]}, dear {cfo['name'].split()[0]},\n\n"
             f"Please find attached our proposal for {context.account['name']}: {proposal.title}, "
             f"{_eur(proposal.total)} in total. I would be glad to walk you through it; you will receive an "
             f"invitation for a short review.\n\nBest regards,\n{sender['name']}")
-    parts = await guard.release_all({"subject": f"{context.account['name']} - {proposal.title}", "body": text},
-                                    channel="email", destination=f"{cto['email']}, {cfo['email']}", subject=user)
-    mail_token = await tools.token(user=user, integration=GMAIL, scope=("gmail.send",))
-    message = MailMessage(sender=mailbox(sender["email"], sender["name"]), to=(cto["email"], cfo["email"]),
-                          subject=parts["subject"], text=parts["body"],
-                          attachments=(Attachment(filename=name, content_type="application/pdf", content=pdf),),
-                          message_id=f"<{tools.boundary()[2:]}@{sender['email'].split('@')[1]}>")
-    sent = await gmail_send(tools.api(GMAIL, mail_token), message, boundary=tools.boundary(),
-                            now=tools.agent.runtime.clock.now())
-    # 4. Calendar: first common free 30-minute slot of the user and the manager in the next two weeks.
+    sent = await send_email(tools, user=user, sender=sender, to=(cto["email"], cfo["email"]),
+                            subject=f"{context.account['name']} - {proposal.title}", body=text,
+                            attachments=(Attachment(filename=file["name"], content_type="application/pdf",
+                                                    content=pdf),))
+    # The first common free slot of the user and the manager in the next two weeks.
     calendar_token = await tools.token(user=user, integration=CALENDAR, scope=("calendar.freebusy", "calendar.events"))
     calendar = tools.api(CALENDAR, calendar_token)
     start = (now // DAY + 1) * DAY
@@ -178,15 +206,16 @@ async def execute_proposal(tools: AgentTools, *, user: str, context: CustomerCon
                        end=start + horizon_days * DAY, duration=meeting_minutes * 60, hours=hours)
     if not slots:
         raise LookupError("no common free slot in the next two weeks")
-    summary = await guard.release(f"{context.account['name']} proposal review", channel="calendar",
-                                  destination="calendar", subject=user)
+    summary = await tools.guard.release(f"{context.account['name']} proposal review", channel="calendar",
+                                        destination="calendar", subject=user)
     event = await calendar_book(calendar, summary=summary, slot=slots[0],
                                 description=f"Review of the proposal sent on {rfc3339(now)[:10]}.",
                                 attendees=[manager, cto["email"], cfo["email"]])
-    reply = await guard.release(
-        f"Done: the proposal is in Drive at {'/'.join(folder)}/{name} (shared with {team_group} and {manager}), "
-        f"e-mailed to {cto['name']} and {cfo['name']}, and the review is booked for {rfc3339(slots[0][0])}.",
-        channel="chat", destination=user, subject=user)
-    return ExecutionReport(file=file, path="/".join([*folder, name]), shared_with=(team_group, manager), message=sent,
-                           recipients=message.to, attachment_sha256=hashlib.sha256(pdf).hexdigest(),
-                           slots_found=len(slots), event=event, reply=reply)
+    reply = await tools.guard.release(
+        f"Done: the proposal is in Drive at {'/'.join(folder)}/{file['name']} (shared with {team_group} and "
+        f"{manager}), e-mailed to {cto['name']} and {cfo['name']}, and the review is booked for "
+        f"{rfc3339(slots[0][0])}.", channel="chat", destination=user, subject=user)
+    return ExecutionReport(file=file, path="/".join([*folder, file["name"]]), shared_with=(team_group, manager),
+                           message=sent, recipients=(cto["email"], cfo["email"]),
+                           attachment_sha256=hashlib.sha256(pdf).hexdigest(), slots_found=len(slots), event=event,
+                           reply=reply)

@@ -49,11 +49,16 @@ class ClientCredentialsClient:
             params["scope"] = self.scope
         if self.resource:
             params["resource"] = self.resource
-        secret = await self._secret()
-        response = await self.runtime.network.send(HttpRequest.form_post(
-            url=self.token_url, params=params, headers={"authorization": basic_authorization(self.client_id, secret)}))
-        if response.status != 200:
-            raise OAuthError.from_response(response)
+        for attempt in (1, 2):
+            secret = await self._secret()
+            response = await self.runtime.network.send(HttpRequest.form_post(
+                url=self.token_url, params=params, headers={"authorization": basic_authorization(self.client_id, secret)}))
+            if response.status == 200:
+                break
+            forget = getattr(self.secret, "forget", None)
+            if attempt == 2 or response.status != 401 or forget is None:
+                raise OAuthError.from_response(response)
+            forget()  # the secret was rotated since it was leased: lease the current one and retry
         body = response.json()
         self._token = str(body["access_token"])
         self.runtime.secrets.add(self._token)

@@ -247,7 +247,7 @@ class VaultActor(HttpActor):
             decision = authorize(integration=integration, requested_scope=exchange.scope,
                                  allowed=self.agent_grants.get(agent, {}))
             details["scope"] = " ".join(decision.scope)
-            served = await self.serve(subject=subject, integration=integration, scope=decision.scope)
+            served = await self.serve(subject=subject, integration=integration, scope=decision.scope, agent=agent)
         except OAuthError as exc:
             return await self._refuse(exc, agent=agent, subject=subject, reason=_refusal_reason(exc), **details)
         now = self.runtime.clock.now()
@@ -259,7 +259,8 @@ class VaultActor(HttpActor):
                                      token_type=TOKEN_TYPE_BEARER, expires_in=served.cached.expires_at - now,
                                      scope=decision.scope).to_response()
 
-    async def serve(self, *, subject: str, integration: Integration, scope: tuple[str, ...]) -> ServedToken:
+    async def serve(self, *, subject: str, integration: Integration, scope: tuple[str, ...],
+                    agent: str | None = None) -> ServedToken:
         """A provider token for ``subject`` on ``integration`` with exactly ``scope``: the cached one
         when it has more than ``refresh_margin`` left, else a refreshed one — one refresh at a time."""
         connection = self._usable_connection(subject, integration.provider)
@@ -273,7 +274,7 @@ class VaultActor(HttpActor):
                                ring=self.ring)
                 refreshed = False
             else:
-                cached, token = await self._refresh(connection, integration, scope, previous=cached, proactive=False)
+                cached, token = await self._refresh(connection, integration, scope, previous=cached, agent=agent)
                 refreshed = True
             now = self.runtime.clock.now()
             self._store.touch(connection.connection_id, slot, now=now)
@@ -314,9 +315,11 @@ class VaultActor(HttpActor):
             raise TemporarilyUnavailable(f"{provider.name} sent an unusable token response: {exc}") from None
 
     async def _refresh(self, connection: Connection, integration: Integration, scope: tuple[str, ...], *,
-                       previous: CachedToken | None, proactive: bool) -> tuple[CachedToken, str]:
+                       previous: CachedToken | None, agent: str | None) -> tuple[CachedToken, str]:
         """Redeem the connection's refresh token for a token narrowed to ``scope`` and
-        ``integration.resource``; store the rotated refresh token and the new access token together."""
+        ``integration.resource``; store the rotated refresh token and the new access token together.
+        ``agent`` is the agent whose request needs it (``None``: a proactive refresh)."""
+        proactive = agent is None
         provider = self.providers[connection.provider]
         cid = connection.connection_id
         refresh_token = unseal(connection.refresh, aad=record_aad("refresh", cid), ring=self.ring)
@@ -330,13 +333,13 @@ class VaultActor(HttpActor):
             now = self.runtime.clock.now()
             self._store.set_status(cid, status=RECONNECT, reason=f"provider refused the grant: {exc.description}",
                                    now=now)
-            await self.audit("vault.refresh_failed", agent=None, subject=connection.subject, decision="deny",
+            await self.audit("vault.refresh_failed", agent=agent, subject=connection.subject, decision="deny",
                              reason="upstream_grant_invalid", error=exc.error, description=exc.description,
                              **details)
             raise InteractionRequired(f"{provider.name} no longer honours the stored grant; the user must "
                                       f"reconnect {provider.name}") from None
         except OAuthError as exc:
-            await self.audit("vault.refresh_failed", agent=None, subject=connection.subject, decision="deny",
+            await self.audit("vault.refresh_failed", agent=agent, subject=connection.subject, decision="deny",
                              reason="upstream_error", error=exc.error, description=exc.description, **details)
             raise TemporarilyUnavailable(f"{provider.name} could not refresh the token") from None
         now = self.runtime.clock.now()
@@ -351,7 +354,7 @@ class VaultActor(HttpActor):
         updated = attrs.evolve(connection, updated_at=now, refresh=seal(
             rotated, aad=record_aad("refresh", cid), ring=self.ring, entropy=self._entropy))
         self._store.record_refresh(updated, cached)
-        await self.audit("vault.token_refreshed", agent=None, subject=connection.subject, decision="allow",
+        await self.audit("vault.token_refreshed", agent=agent, subject=connection.subject, decision="allow",
                          reason="proactive refresh before expiry" if proactive else "no fresh token for this request",
                          kind=VAULT_KIND, jti=cached.jti, parent_jti=previous.jti if previous else None,
                          rotated=tokens.refresh_token is not None, expires_in=tokens.expires_in, **details)
@@ -393,7 +396,7 @@ class VaultActor(HttpActor):
             if connection is None or connection.status != ACTIVE:
                 return
             try:
-                await self._refresh(connection, integration, current.scope, previous=current, proactive=True)
+                await self._refresh(connection, integration, current.scope, previous=current, agent=None)
             except OAuthError:
                 self._store.drop_cached(token.connection_id, token.slot)  # audited in _refresh; retried on demand
 

@@ -10,7 +10,8 @@ Detectors, strongest first:
 - ``known_prefix`` — vendor key formats (AWS ``AKIA…``, GitHub ``ghp_…``, Slack ``xox?-…``,
   Stripe ``sk_live_…``, Google ``AIza…``, OpenAI ``sk-…``);
 - ``assignment`` — ``password=…``, ``api_key: …``, ``client_secret …`` style assignments;
-- ``high_entropy`` — a long run of base64/hex characters with the Shannon entropy of random data.
+- ``high_entropy`` — a long run of base64/hex characters with the Shannon entropy of random data
+  (paths and slugs of short segments excepted).
 
 Policy (:func:`decide`): anything but ``high_entropy`` and ``assignment`` is a credential — the
 output is **blocked** (nothing is sent); the two heuristics are **redacted** in place (the message
@@ -31,6 +32,8 @@ import attrs
 MIN_KNOWN_SECRET = 8
 HIGH_ENTROPY_MIN_LENGTH = 32
 HIGH_ENTROPY_BITS_PER_CHAR = 4.0
+MIN_SEGMENT = 20
+"""A high-entropy candidate needs one run this long without ``/ . -`` (paths and slugs have none)."""
 
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")),
@@ -86,6 +89,10 @@ def _fingerprint(value: str) -> str:
 
 
 def _looks_random(candidate: str) -> bool:
+    """Random-looking: mixed character classes, high entropy, and not a path or slug made of short
+    segments (``Sales/Proposals/2025/Acme-Corp-Q1``)."""
+    if max(len(segment) for segment in re.split(r"[/.-]", candidate)) < MIN_SEGMENT:
+        return False
     classes = sum(bool(re.search(p, candidate)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
     return classes >= 2 and shannon_entropy(candidate) >= HIGH_ENTROPY_BITS_PER_CHAR
 

@@ -150,7 +150,7 @@ def validate_subject_id_token(token: str, *, issuer: str, client_id: str, keys: 
     try:
         claims = verify_jwt(token, keys=keys, profile=profile, now=now).claims
     except WrongAudience:
-        raise InvalidGrant("subject_token was not issued to this client (draft §4.3.3)") from None
+        raise InvalidGrant("subject_token was not issued to this client (draft sec. 4.3.3)") from None
     except JwtRejected as exc:
         raise InvalidGrant(f"subject_token rejected: {exc.reason}") from None
     if claims.get("jti") in revoked:
@@ -248,7 +248,7 @@ def validate_id_jag(assertion: str, *, trusted: Mapping[str, JwkSet], audience: 
                                                    leeway=leeway))
     claims = IdJagClaims.from_claims(verified.claims)
     if claims.client_id != client_id:
-        raise InvalidGrant("the ID-JAG was issued for another client (draft §4.4, client_id)")
+        raise InvalidGrant("the ID-JAG was issued for another client (draft sec. 4.4, client_id)")
     return claims
 
 

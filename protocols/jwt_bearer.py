@@ -47,9 +47,9 @@ class JwtBearerRequest:
             raise InvalidRequest(f"grant_type must be {GRANT_TYPE_JWT_BEARER}")
         assertion = form.get("assertion")
         if not isinstance(assertion, str) or not assertion:
-            raise InvalidRequest("assertion is required (RFC 7523 §2.1)")
+            raise InvalidRequest("assertion is required (RFC 7523 sec. 2.1)")
         if assertion.count(".") != 2:
-            raise InvalidGrant("assertion must be a single signed JWT (RFC 7521 §4.1)")
+            raise InvalidGrant("assertion must be a single signed JWT (RFC 7521 sec. 4.1)")
         scope = form.get("scope")
         if scope is not None and not isinstance(scope, str):
             raise InvalidRequest("scope must appear once")
@@ -114,15 +114,15 @@ def verify_assertion(assertion: str, *, trusted: Mapping[str, JwkSet],
     unverified = peek(assertion)
     issuer = unverified.issuer
     if issuer is None:
-        raise InvalidGrant("assertion has no issuer (RFC 7523 §3 item 1)")
+        raise InvalidGrant("assertion has no issuer (RFC 7523 sec. 3 item 1)")
     keys = trusted.get(issuer)
     if keys is None:
-        raise InvalidGrant("assertion issuer is not trusted here (RFC 7523 §3 item 1)")
+        raise InvalidGrant("assertion issuer is not trusted here (RFC 7523 sec. 3 item 1)")
     try:
         verified = verify_jwt(assertion, keys=keys, profile=profile_for(issuer), now=now)
     except JwtRejected as exc:
         raise InvalidGrant(f"assertion rejected: {exc.reason}") from None
     sub = verified.claims.get("sub")
     if not isinstance(sub, str) or not sub:
-        raise InvalidGrant("assertion sub must be a non-empty string (RFC 7523 §3 item 2)")
+        raise InvalidGrant("assertion sub must be a non-empty string (RFC 7523 sec. 3 item 2)")
     return verified

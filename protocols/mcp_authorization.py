@@ -242,7 +242,8 @@ _TEMPLATE_VARIABLE = re.compile(r"\{([A-Za-z0-9_]+)\}")
 
 
 def _template_pattern(template: str) -> re.Pattern[str]:
-    """A level-1 URI template (RFC 6570 §1.2: ``{var}`` only) as a regex; a value is one path segment."""
+    """A level-1 URI template (RFC 6570 §1.2: ``{var}`` only) as a regex; a value is one path segment
+    of unreserved characters (RFC 3986 §2.3), and never ``.`` or ``..`` (no dot-segment tricks)."""
     parts, position = [], 0
     for match in _TEMPLATE_VARIABLE.finditer(template):
         parts.append(re.escape(template[position:match.start()]))
@@ -269,7 +270,7 @@ class ResourceCatalogue:
             return {}
         for pattern in self._patterns:
             found = pattern.match(uri)
-            if found is not None:
+            if found is not None and not {".", ".."} & set(found.groupdict().values()):
                 return found.groupdict()
         return None
 

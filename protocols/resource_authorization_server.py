@@ -127,7 +127,7 @@ class ResourceAsMetadata:
         if GRANT_PROFILE_ID_JAG not in metadata.authorization_grant_profiles_supported:
             raise MetadataRejected("the authorization server does not support the ID-JAG grant profile")
         if GRANT_TYPE_JWT_BEARER not in metadata.grant_types_supported:
-            raise MetadataRejected("an ID-JAG server must list the jwt-bearer grant (draft §7)")
+            raise MetadataRejected("an ID-JAG server must list the jwt-bearer grant (draft sec. 7)")
         return metadata
 
 
@@ -318,7 +318,7 @@ class ResourceAuthorizationServer:
         if not served:
             raise InvalidTarget("the ID-JAG's resource is not served by this authorization server")
         if len(served) > 1:
-            raise InvalidTarget("name one resource: access tokens are issued per resource (RFC 9068 §3)")
+            raise InvalidTarget("name one resource: access tokens are issued per resource (RFC 9068 sec. 3)")
         return served[0]
 
     def _scope(self, *, requested: tuple[str, ...], granted: tuple[str, ...], resource: str,

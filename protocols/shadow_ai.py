@@ -150,8 +150,9 @@ class Finding:
 
 
 def cadence_signal(times: Sequence[int]) -> Signal | None:
-    """Regular gaps (low coefficient of variation) or round-the-clock activity betray a machine."""
-    ordered = sorted(times)
+    """Regular gaps between bursts (calls in the same second form one burst; low coefficient of
+    variation) or round-the-clock activity betray a machine."""
+    ordered = sorted(set(times))
     if len(ordered) >= MIN_CALLS_FOR_CADENCE:
         gaps = [b - a for a, b in zip(ordered, ordered[1:])]
         mean = statistics.fmean(gaps)
@@ -159,7 +160,7 @@ def cadence_signal(times: Sequence[int]) -> Signal | None:
             cv = statistics.pstdev(gaps) / mean
             if cv <= MACHINE_CV:
                 return Signal(code="machine_cadence",
-                              detail=f"{len(ordered)} calls every {mean:.0f}s on average (variation {cv:.2f})")
+                              detail=f"{len(ordered)} bursts of calls every {mean:.0f}s (variation {cv:.2f})")
     night = [t for t in ordered if (t % 86400) // 3600 < 6]
     if len(ordered) >= MIN_CALLS_FOR_CADENCE and len(night) * 4 >= len(ordered):
         return Signal(code="machine_cadence", detail=f"{len(night)} of {len(ordered)} calls between 00:00 and 06:00 UTC")

@@ -124,7 +124,7 @@ class SubjectId:
 
 @attrs.frozen(kw_only=True)
 class ComplexSubject:
-    """An SSF complex subject: named simple identifiers that must all match."""
+    """An SSF complex subject: named simple identifiers that must all match (kept sorted by name)."""
 
     parts: tuple[tuple[str, SubjectId], ...]
 
@@ -145,7 +145,7 @@ class ComplexSubject:
             parts.append((name, SubjectId.from_json(member)))
         if not parts:
             raise InvalidSubject("a complex subject needs at least one member (user, session, application, ...)")
-        return cls(parts=tuple(parts))
+        return cls(parts=tuple(sorted(parts)))
 
 
 Subject = SubjectId | ComplexSubject

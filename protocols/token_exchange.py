@@ -129,7 +129,7 @@ def _scope(value: str | None) -> tuple[str, ...]:
         return ()
     tokens = value.split(" ")
     if any(token == "" or not all(0x21 <= ord(c) <= 0x7E and c not in '"\\' for c in token) for token in tokens):
-        raise InvalidRequest("scope is not a space-separated list of scope tokens (RFC 6749 §3.3)")
+        raise InvalidRequest("scope is not a space-separated list of scope tokens (RFC 6749 sec. 3.3)")
     return tuple(dict.fromkeys(tokens))
 
 
@@ -165,7 +165,7 @@ class TokenExchangeRequest:
         subject_token = _single(form, "subject_token")
         subject_token_type = _single(form, "subject_token_type")
         if subject_token is None or subject_token_type is None:
-            raise InvalidRequest("subject_token and subject_token_type are required (RFC 8693 §2.1)")
+            raise InvalidRequest("subject_token and subject_token_type are required (RFC 8693 sec. 2.1)")
         actor_token = _single(form, "actor_token")
         actor_token_type = _single(form, "actor_token_type")
         if (actor_token is None) != (actor_token_type is None):
@@ -174,11 +174,11 @@ class TokenExchangeRequest:
         for name, value in (("subject_token_type", subject_token_type), ("actor_token_type", actor_token_type),
                             ("requested_token_type", requested)):
             if value is not None and not _absolute_uri(value):
-                raise InvalidRequest(f"{name} must be a token type URI (RFC 8693 §3)")
+                raise InvalidRequest(f"{name} must be a token type URI (RFC 8693 sec. 3)")
         resource = _multi(form, "resource")
         for uri in resource:
             if not _absolute_uri(uri):
-                raise InvalidRequest("resource must be an absolute URI without a fragment (RFC 8707 §2)")
+                raise InvalidRequest("resource must be an absolute URI without a fragment (RFC 8707 sec. 2)")
         return cls(subject_token=subject_token, subject_token_type=subject_token_type, actor_token=actor_token,
                    actor_token_type=actor_token_type, requested_token_type=requested,
                    audience=_multi(form, "audience"), resource=resource, scope=_scope(_single(form, "scope")))
@@ -286,7 +286,7 @@ def _identity(obj: Any, *, claim: str) -> tuple[str, str | None, str | None]:
         raise InvalidActClaim(f"{claim}.iss and {claim}.client_id must be strings")
     forbidden = _ACT_FORBIDDEN & set(obj)
     if forbidden:
-        raise InvalidActClaim(f"{claim} carries {', '.join(sorted(forbidden))}, which mean nothing there (§4.1)")
+        raise InvalidActClaim(f"{claim} carries {', '.join(sorted(forbidden))}, which mean nothing there (sec. 4.1)")
     return sub, iss, client_id
 
 

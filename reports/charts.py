@@ -22,7 +22,7 @@ from reports.risk_chart import risk_svg
 from reports.sequence_diagram import sequence_svg
 from reports.svg_figures import inline_svg
 from reports.timeline_chart import PhaseMark, TimelineEvent, timeline_svg
-from reports.classification import RUN, counted_outcome, layer_of
+from reports.classification import RUN, layer_of, shown_outcome
 
 CHART_PREFIX = "report-"
 
@@ -54,7 +54,7 @@ def build_charts(report: Report) -> dict[str, Chart]:
     add("layers", "Decisions per layer",
         "Allowed (green) and denied (red) decisions; ◆ marks the four authorization layers of the defence in depth.",
         layer_svg(bars))
-    events = [TimelineEvent(time=e.time, layer=layer_of(e).key, outcome=counted_outcome(e))
+    events = [TimelineEvent(time=e.time, layer=layer_of(e).key, outcome=shown_outcome(e))
               for e in report.entries if layer_of(e) is not RUN]
     if events:
         marks = [PhaseMark(number=phase.number, time=phase.started_at)

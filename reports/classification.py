@@ -4,7 +4,10 @@ One ordered table, ``RULES``: the first rule whose event-name prefix matches (an
 detail condition holds) gives the layer. The four authorization layers of the defence in depth
 are FGA, vault, access control and cross-domain exchange (``DEFENCE_LAYERS``); the others
 (authentication, human approval, threat response, governance) are reported beside them.
-Events of the runner itself (``run.*``, ``phase.*``) carry no security decision and are not counted.
+Events of the runner itself (``run.*``, ``phase.*``) carry no security decision and are not counted;
+neither are the agent's own reports (``agent.*``, layer ``AGENT``) of what it obtained or was refused:
+the actor that took the decision logged it too, so counting both would count it twice. The agent's
+relying-party checks (``agent.login*``, ``agent.acting_for_user``) are its own decisions and count.
 
 Decisions are free words chosen by each actor; ``decision_outcome`` maps them to ``allow`` /
 ``deny`` (``ALLOW_WORDS`` / ``DENY_WORDS``); anything else (no decision, ``info``...) is neutral.
@@ -25,6 +28,7 @@ class Layer:
     label: str
     short: str
     defence: bool = False
+    counted: bool = True
 
 
 FGA = Layer(key="fga", label="Fine-grained authorization (FGA)", short="FGA", defence=True)
@@ -32,14 +36,17 @@ VAULT = Layer(key="vault", label="Token vault", short="Vault", defence=True)
 ACCESS = Layer(key="access", label="Access control & lifecycle", short="Access control", defence=True)
 CROSS_DOMAIN = Layer(key="cross_domain", label="Cross-domain exchange (token exchange, ID-JAG)", short="Cross-domain",
                      defence=True)
-AUTHENTICATION = Layer(key="authentication", label="Authentication (OIDC, federation)", short="Authentication")
+AUTHENTICATION = Layer(key="authentication", label="Authentication & user grants (OIDC, OAuth)",
+                       short="Authentication")
 APPROVAL = Layer(key="approval", label="Human approval (CIBA)", short="Approval (CIBA)")
 THREAT = Layer(key="threat", label="Threat detection & response", short="Threat response")
 GOVERNANCE = Layer(key="governance", label="Registry, discovery & governance", short="Governance")
+AGENT = Layer(key="agent", label="Agent activity (client side, not counted)", short="Agent", counted=False)
 OTHER = Layer(key="other", label="Other events", short="Other")
 RUN = Layer(key="run", label="Scenario runner", short="Runner")
 
-LAYERS: tuple[Layer, ...] = (FGA, VAULT, ACCESS, CROSS_DOMAIN, AUTHENTICATION, APPROVAL, THREAT, GOVERNANCE, OTHER)
+LAYERS: tuple[Layer, ...] = (FGA, VAULT, ACCESS, CROSS_DOMAIN, AUTHENTICATION, APPROVAL, THREAT, GOVERNANCE, AGENT,
+                             OTHER)
 """Display order; ``RUN`` is not a layer of the platform and is never listed."""
 DEFENCE_LAYERS: tuple[Layer, ...] = tuple(layer for layer in LAYERS if layer.defence)
 LAYER_BY_KEY = {layer.key: layer for layer in (*LAYERS, RUN)}
@@ -87,17 +94,20 @@ RULES: tuple[Rule, ...] = (
     Rule(prefix="mcp.", layer=ACCESS),
     Rule(prefix="resource.", layer=ACCESS),
     Rule(prefix="api.", layer=ACCESS),
+    Rule(prefix="pricing.", layer=ACCESS),
     # Cross-domain exchange: RFC 8693, ID-JAG, jwt-bearer redemption, managed connections.
     Rule(prefix="token_exchange.", layer=CROSS_DOMAIN),
     Rule(prefix="id_jag.", layer=CROSS_DOMAIN),
     Rule(prefix="jwt_bearer.", layer=CROSS_DOMAIN),
     Rule(prefix="managed_connection.", layer=CROSS_DOMAIN),
+    Rule(prefix="trust.", layer=CROSS_DOMAIN),
     Rule(prefix="token.", layer=AUTHENTICATION, detail="grant_type", values=USER_GRANTS),
     Rule(prefix="token.", layer=CROSS_DOMAIN),
     # Authentication: sign-in, federation, sessions, keys.
     Rule(prefix="auth.", layer=AUTHENTICATION),
     Rule(prefix="federation.", layer=AUTHENTICATION),
     Rule(prefix="userinfo.", layer=AUTHENTICATION),
+    Rule(prefix="consent.", layer=AUTHENTICATION),
     Rule(prefix="session.", layer=AUTHENTICATION),
     Rule(prefix="code.", layer=AUTHENTICATION),
     Rule(prefix="key.", layer=AUTHENTICATION),
@@ -120,6 +130,8 @@ RULES: tuple[Rule, ...] = (
     Rule(prefix="registry.", layer=GOVERNANCE),
     Rule(prefix="governance.", layer=GOVERNANCE),
     Rule(prefix="agent.registered", layer=GOVERNANCE),
+    # The agent's own account of what it did (after the agent.* rules above).
+    Rule(prefix="agent.", layer=AGENT),
 )
 
 ALLOW_WORDS = frozenset({"allow", "allowed", "permit", "permitted", "grant", "granted", "approve", "approved",
@@ -148,7 +160,14 @@ def decision_outcome(decision: Any) -> str | None:
 
 
 def counted_outcome(entry: AuditEntry) -> str | None:
-    """The entry's outcome as the report counts it: None for runner events and neutral decisions."""
-    if layer_of(entry) is RUN:
+    """The entry's outcome as the report counts it: None for runner and agent-side events and for
+    neutral decisions."""
+    layer = layer_of(entry)
+    if layer is RUN or not layer.counted:
         return None
     return decision_outcome(entry.decision)
+
+
+def shown_outcome(entry: AuditEntry) -> str | None:
+    """The outcome drawn in narratives and diagrams: agent-side refusals are marked too."""
+    return None if layer_of(entry) is RUN else decision_outcome(entry.decision)

@@ -5,22 +5,26 @@ Detail keys read (all optional; an event without them simply adds nothing):
 ==========================  =====================================================================
 ``details.jti``             the token the event is about; the first entry naming it *creates* it
                             (its issuer is the entry's ``actor`` when the event name ends in
-                            ``issued``/``exchanged``/``minted``/``served``/``granted``), later
-                            entries *use* it (a resource server, UserInfo, the agent...)
+                            ``issued``/``exchanged``/``minted``/``served``/``granted``/``refreshed``/
+                            ``redeemed``), later entries *use* it (a resource server, UserInfo...);
+                            a ``*.token_served`` entry hands it to its ``agent`` (the new holder)
 ``details.kind``            what that token is: ``id_token``, ``access_token``, ``refresh_token``,
                             ``id_jag``, ``exchanged_token``, ``vault_token``, ``approval_token``, or
-                            an RFC 8693 token-type URN. Not ``token_type``: the audit redactor
-                            replaces the value of any key containing "token" by a fingerprint.
-``details.parent_jti``      the token it was derived from (also ``subject_jti``,
-``details.subject_jti``     ``subject_token_jti``, ``actor_token_jti``, ``assertion_jti``): an edge
-                            parent → jti ("derived")
+                            an RFC 8693 token-type URN (an explicit kind beats one inferred earlier).
+                            Not ``token_type``: the audit redactor replaces the value of any key
+                            containing "token" by a fingerprint.
+``details.<x>_jti``         any other ``*_jti`` key names the token ``jti`` was derived from:
+                            ``parent_jti``, ``subject_jti``, ``subject_token_jti``, ``id_jag_jti``,
+                            ``actor_token_jti``...: an edge parent → jti ("derived")
 ``details.id_token_jti``    an ID token issued in the same grant as ``jti`` (``token.issued``)
 ``details.upstream_jti``    with ``details.sid``: the upstream (federated) ID token behind a session;
                             tokens later issued with the same ``details.sid`` get an edge from it
                             ("federated")
+``details.family``          a refresh-token family: each new token of a family is derived from the
+                            previous one ("refreshed")
 ``details.revoked``         a list of jtis revoked by this event (also ``revoked_jtis``); an event
                             named ``*.revoked`` with a ``jti`` revokes that token
-``details.audience``        shown on the node (also ``aud``); ``details.scope`` likewise
+``details.audience``        shown on the node (also ``aud``, first of a list); ``details.scope`` too
 ==========================  =====================================================================
 
 Identifiers may be clear or fingerprinted by the redactor (``<redacted:sha256:1a2b3c4d>``); nodes
@@ -38,9 +42,9 @@ from protocols.audit_chain import AuditEntry
 from reports.audit_fields import detail, identifier_key, text_detail
 from reports.classification import RUN, layer_of
 
-PARENT_KEYS = ("parent_jti", "subject_jti", "subject_token_jti", "actor_token_jti", "assertion_jti")
+NOT_PARENT_KEYS = frozenset({"jti", "id_token_jti", "upstream_jti", "revoked_jtis"})
 REVOKED_LIST_KEYS = ("revoked", "revoked_jtis")
-ISSUING_SUFFIXES = ("issued", "exchanged", "minted", "served", "granted")
+ISSUING_SUFFIXES = ("issued", "exchanged", "minted", "served", "granted", "refreshed", "redeemed")
 TOKEN_TYPE_URN = "urn:ietf:params:oauth:token-type:"
 KINDS = ("id_token", "access_token", "refresh_token", "id_jag", "exchanged_token", "vault_token",
          "approval_token", "token")
@@ -121,6 +125,19 @@ def inferred_kind(entry: AuditEntry) -> str:
     return "token"
 
 
+def _audience(entry: AuditEntry) -> str | None:
+    value = detail(entry, "audience") or detail(entry, "aud")
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str)), None)
+    return value if isinstance(value, str) and value else None
+
+
+def _id(entry: AuditEntry, key: str) -> str | None:
+    """A token identifier under ``key``: a non-empty string (a jti is a string, RFC 7519 §4.1.7)."""
+    value = detail(entry, key)
+    return value if isinstance(value, str) and value else None
+
+
 def _ids(value: object) -> list[str]:
     if isinstance(value, str) and value:
         return [value]
@@ -134,19 +151,30 @@ class _Builder:
     nodes: dict[str, TokenNode] = attrs.field(factory=dict)
     edges: dict[tuple[str, str], TokenEdge] = attrs.field(factory=dict)
     sessions: dict[str, str] = attrs.field(factory=dict)
+    families: dict[str, str] = attrs.field(factory=dict)
+    explicit: set[str] = attrs.field(factory=set)
 
-    def mention(self, key: str, *, entry: AuditEntry, kind: str, issuer: str | None = None) -> bool:
+    def mention(self, key: str, *, entry: AuditEntry, kind: str, issuer: str | None = None,
+                explicit: bool = False) -> bool:
         """Create the node on first mention (return True), else count a use."""
         if key not in self.nodes:
             issuing = entry.event.endswith(ISSUING_SUFFIXES)
             self.nodes[key] = TokenNode(
                 key=key, kind=kind, issuer=issuer or (entry.actor if issuing else None),
                 holder=entry.agent, subject=entry.subject, seq=entry.seq, time=entry.time, event=entry.event,
-                audience=text_detail(entry, "audience", "aud"), scope=text_detail(entry, "scope"))
+                audience=_audience(entry), scope=text_detail(entry, "scope"))
+            if explicit:
+                self.explicit.add(key)
             return True
         node = self.nodes[key]
         users = node.used_by if entry.actor in node.used_by else (*node.used_by, entry.actor)
-        self.nodes[key] = attrs.evolve(node, uses=node.uses + 1, used_by=users)
+        node = attrs.evolve(node, uses=node.uses + 1, used_by=users)
+        if explicit and key not in self.explicit:
+            node = attrs.evolve(node, kind=kind)
+            self.explicit.add(key)
+        if entry.event.endswith(".token_served") and entry.agent:
+            node = attrs.evolve(node, holder=entry.agent)
+        self.nodes[key] = node
         return False
 
     def link(self, parent: str, child: str, relation: str) -> None:
@@ -161,11 +189,11 @@ class _Builder:
     def add(self, entry: AuditEntry) -> None:
         for revoked in (i for key in REVOKED_LIST_KEYS for i in _ids(detail(entry, key))):
             self.revoke(identifier_key(revoked), entry)
-        jti = text_detail(entry, "jti")
+        jti = _id(entry, "jti")
         if jti and entry.event.endswith(".revoked"):
             self.revoke(identifier_key(jti), entry)
             return
-        upstream = text_detail(entry, "upstream_jti")
+        upstream = _id(entry, "upstream_jti")
         if upstream:
             key = identifier_key(upstream)
             self.mention(key, entry=entry, kind="id_token", issuer=text_detail(entry, "upstream"))
@@ -175,15 +203,21 @@ class _Builder:
         created: list[str] = []
         if jti:
             key = identifier_key(jti)
-            kind = normalized_kind(text_detail(entry, "kind")) or inferred_kind(entry)
-            if self.mention(key, entry=entry, kind=kind):
+            kind = normalized_kind(text_detail(entry, "kind"))
+            if self.mention(key, entry=entry, kind=kind or inferred_kind(entry), explicit=kind is not None):
                 created.append(key)
-        id_token = text_detail(entry, "id_token_jti")
+            family = text_detail(entry, "family")
+            if family:
+                if family in self.families and key in created:
+                    self.link(self.families[family], key, "refreshed")
+                self.families[family] = key
+        id_token = _id(entry, "id_token_jti")
         if id_token:
             key = identifier_key(id_token)
             if self.mention(key, entry=entry, kind="id_token"):
                 created.append(key)
-        for parent_value in (text_detail(entry, name) for name in PARENT_KEYS):
+        parent_keys = sorted(k for k in entry.details if k.endswith("_jti") and k not in NOT_PARENT_KEYS)
+        for parent_value in (_id(entry, name) for name in parent_keys):
             if parent_value:
                 parent = identifier_key(parent_value)
                 if parent not in self.nodes:

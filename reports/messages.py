@@ -8,7 +8,8 @@ The audit log records what an actor *did*, not the wire; the mapping to arrows i
 * an entry whose ``details.peer`` (or ``details.to``) names an actor is an outgoing call instead:
   ``actor`` → peer (e.g. a resource server calling the FGA service, the vault calling a SaaS);
 * with neither, the entry is a note on the actor's own lifeline (``sender == receiver``);
-* denials (``decision`` mapped to *deny*) are drawn red and labelled with their reason.
+* denials (``decision`` mapped to *deny*, the agent's own refusals included) are drawn red and
+  labelled with their reason.
 
 Only names without ``/``, ``:`` or spaces count as actors, so URLs never become lifelines.
 Runner events (``run.*``, ``phase.*``) are not messages.
@@ -22,7 +23,7 @@ import attrs
 
 from protocols.audit_chain import AuditEntry
 from reports.audit_fields import detail, is_actor_name
-from reports.classification import RUN, counted_outcome, layer_of
+from reports.classification import RUN, layer_of, shown_outcome
 
 
 @attrs.frozen(kw_only=True)
@@ -58,7 +59,7 @@ def message_for(entry: AuditEntry) -> Message:
     else:
         sender = receiver = entry.actor
     return Message(seq=entry.seq, time=entry.time, sender=sender, receiver=receiver, event=entry.event,
-                   outcome=counted_outcome(entry), reason=entry.reason)
+                   outcome=shown_outcome(entry), reason=entry.reason)
 
 
 def messages(entries: Sequence[AuditEntry]) -> tuple[Message, ...]:

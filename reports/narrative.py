@@ -17,7 +17,7 @@ import attrs
 
 from protocols.audit_chain import AuditEntry
 from reports.audit_fields import clock_label, detail
-from reports.classification import counted_outcome
+from reports.classification import counted_outcome, shown_outcome
 
 SENTENCES: dict[str, str] = {
     "federation.configured": "{actor} trusts the upstream identity provider {upstream}",
@@ -93,7 +93,7 @@ def steps(entries: Sequence[AuditEntry]) -> tuple[Step, ...]:
     folded: list[Step] = []
     for entry in entries:
         step = Step(time=clock_label(entry.time), seq=entry.seq, text=sentence(entry),
-                    outcome=counted_outcome(entry), reason=entry.reason)
+                    outcome=shown_outcome(entry), reason=entry.reason)
         if folded and (folded[-1].text, folded[-1].outcome, folded[-1].reason) == (step.text, step.outcome, step.reason):
             folded[-1] = attrs.evolve(folded[-1], count=folded[-1].count + 1)
         else:

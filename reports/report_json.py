@@ -50,7 +50,8 @@ def report_document(report: Report, charts: Mapping[str, Chart]) -> dict[str, An
                       "problems": list(integrity.problems)},
         "summary": {
             "events": report.events, "allowed": report.allowed, "denied": report.denied,
-            "layers": [{"layer": layer.key, "label": layer.label, "defence": layer.defence, "events": layer.events,
+            "layers": [{"layer": layer.key, "label": layer.label, "defence": layer.defence, "counted": layer.counted,
+                        "events": layer.events,
                         "allowed": layer.allowed, "denied": layer.denied} for layer in report.layers],
             "approvals": attrs.asdict(report.approvals),
             "incidents": len(report.incidents),

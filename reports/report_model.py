@@ -64,6 +64,7 @@ class LayerSummary:
     key: str
     label: str
     defence: bool
+    counted: bool
     events: int
     allowed: int
     denied: int
@@ -132,7 +133,7 @@ class Report:
 
     @property
     def other_layers(self) -> tuple[LayerSummary, ...]:
-        return tuple(layer for layer in self.layers if not layer.defence and layer.events)
+        return tuple(layer for layer in self.layers if not layer.defence and layer.counted and layer.events)
 
     @property
     def run_phases(self) -> tuple[PhaseSection, ...]:
@@ -177,7 +178,7 @@ def _layers(entries: Sequence[AuditEntry], phase_of: dict[int, int | None]) -> t
                         outcome=counted_outcome(e) or "", reason=e.reason)
             for e in mine if counted_outcome(e) is not None)
         summaries.append(LayerSummary(
-            key=layer.key, label=layer.label, defence=layer.defence, events=len(mine),
+            key=layer.key, label=layer.label, defence=layer.defence, counted=layer.counted, events=len(mine),
             allowed=sum(1 for row in rows if row.outcome == "allow"),
             denied=sum(1 for row in rows if row.outcome == "deny"), decisions=rows))
     return tuple(summaries)

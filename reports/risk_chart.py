@@ -55,11 +55,13 @@ def risk_svg(*, points: Sequence[RiskPoint], incidents: Sequence[Incident]) -> s
             if incident.contained_at:
                 contained = seconds_since(origin, incident.contained_at)
                 axes.axvline(contained, color=INK, linewidth=1.6, zorder=2)
-                label = f" contained after {duration_label(incident.seconds_to_contain or 0)}"
+                label = f"contained after {duration_label(incident.seconds_to_contain or 0)}"
                 if incident.records_read is not None:
-                    label += f"\n {incident.records_read} records read"
-                axes.text(contained, top * 0.85, label, color=INK, fontsize=8, va="top", ha="left",
-                          fontweight="bold")
+                    label += f"\n{incident.records_read} records read before"
+                right_half = contained > low + (high - low) / 2
+                axes.text(contained + (-1 if right_half else 1) * span * 0.01, top * 0.85, label, color=INK,
+                          fontsize=8.5, va="top", ha="right" if right_half else "left", fontweight="bold",
+                          bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": GRID})
         if len(agents) > 1:
             axes.legend(loc="upper left", fontsize=8, frameon=False)
         time_axis(axes, start=origin, low=low - pad, high=high + pad)

@@ -14,6 +14,7 @@ import attrs
 
 from scenarios.phase_result import PhaseResult
 from scenarios.phases import PHASES as SALES_PHASES
+from scenarios.phases.procurement import PROCUREMENT_PHASES
 from scenarios.world import WORLDS_DIR, PhaseSpec
 
 PhaseFn = Callable[[Any, PhaseSpec], Awaitable[PhaseResult]]
@@ -37,5 +38,9 @@ SCENARIOS: dict[str, Scenario] = {
                  summary="Eight-phase sales agent: shadow AI, SSO, MCP context, ID-JAG, CIBA, vault, governance, "
                          "threat response",
                  phases=SALES_PHASES),
+        Scenario(name="procurement",
+                 summary="Procurement agent: licence purchases above 1 000 EUR need the purchasing manager's "
+                         "approval (CIBA ping, RAR); approved, refused, unanswered",
+                 phases=PROCUREMENT_PHASES),
     )
 }

@@ -32,7 +32,7 @@ from reports import RenderedReport, render_run
 
 HTTP_AUTOJUMP_THRESHOLD = 0.05
 RUN_FILES = ("audit.sqlite", "audit.jsonl", "run.json", "summary.md", "trustbench.log",
-             "report.html", "report.md", "report.json")
+             "report.html", "report.md", "report.json", "vault.sqlite")
 
 
 @attrs.frozen(kw_only=True)
@@ -85,7 +85,7 @@ async def _run(options: RunOptions) -> RunResult:
         configure_logging(clock=clock, secrets=secrets, stream=log_stream)
         audit = AuditLog(store=store, clock=clock, secrets=secrets)
         runtime = Runtime(seed=options.seed, clock=clock, network=Network(transport=options.transport),
-                          secrets=secrets, audit=audit)
+                          secrets=secrets, audit=audit, data_dir=out)
         results: list[PhaseResult] = []
         async with trio.open_nursery() as nursery:
             await nursery.start(audit.run)

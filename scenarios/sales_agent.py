@@ -3,6 +3,8 @@ file, put on the network and started. The phases themselves live in ``scenarios/
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 import trio
 
@@ -21,6 +23,9 @@ from protocols.oidc.discovery import discovery_url
 from protocols.token_exchange import GRANT_TYPE_TOKEN_EXCHANGE
 from scenarios.mcp_cast import build_mcp_servers, connect_mcp_servers
 from scenarios.cross_domain_cast import CrossDomainCast, build_cross_domain
+from scenarios.vault_cast import VaultCast, build_vault_cast
+from scenarios.approvals_cast import ApprovalCast, build_approvals
+from scenarios.sales_governance import attach_control_plane
 from scenarios.world import World
 
 DAY = 86400
@@ -39,6 +44,12 @@ class SalesCast:
     fga: FgaServiceActor
     mcp_servers: dict[str, McpServerActor] = attrs.field(factory=dict)
     cross_domain: CrossDomainCast | None = None
+    vault: VaultCast = attrs.field(factory=VaultCast)
+    """The token vault, the SaaS providers and each agent's vault tools (``scenarios.vault_cast``)."""
+    approvals: ApprovalCast | None = None
+    """CIBA at the IdP, approvers' apps and mailboxes, action gates (``scenarios.approvals_cast``)."""
+    control: Any = None
+    """Registry, discovery, privileged vault, governance (``scenarios.control_plane.ControlPlane``)."""
 
     def services(self) -> list[tuple[str, str, str]]:
         """(name, base URL, discovery URL or '') of every actor reachable over the network."""
@@ -48,6 +59,8 @@ class SalesCast:
         rows.append((self.fga.name, self.fga.base_url, ""))
         rows += [(s.name, s.resource, s.protection.metadata.url) for s in self.mcp_servers.values()]
         rows += self.cross_domain.services() if self.cross_domain is not None else []
+        rows += self.vault.services()
+        rows += self.approvals.services() if self.approvals is not None else []
         return rows
 
 
@@ -88,8 +101,11 @@ def build_cast(*, world: World, runtime: Runtime) -> SalesCast:
         agents[spec.id] = agent
     fga = FgaServiceActor.build(runtime=runtime, name="fga")
     return SalesCast(world=world, runtime=runtime, idp=idp, google=google, agents=agents, browsers=browsers,
+                     approvals=build_approvals(world=world, runtime=runtime, idp=idp, agents=agents),
                      fga=fga, mcp_servers=build_mcp_servers(world=world, runtime=runtime, idp_issuer=idp.base_url),
-                     cross_domain=build_cross_domain(world=world, runtime=runtime, idp=idp, agents=agents))
+                     cross_domain=build_cross_domain(world=world, runtime=runtime, idp=idp, agents=agents),
+                     vault=build_vault_cast(world=world, runtime=runtime, agents=agents, browsers=browsers,
+                                            idp_issuer=idp.base_url))
 
 
 async def start_cast(*, world: World, runtime: Runtime, nursery: trio.Nursery) -> SalesCast:
@@ -97,10 +113,13 @@ async def start_cast(*, world: World, runtime: Runtime, nursery: trio.Nursery) -
     cast = build_cast(world=world, runtime=runtime)
     http_actors = [cast.google, cast.idp, *cast.agents.values(), cast.fga, *cast.mcp_servers.values()]
     http_actors += cast.cross_domain.actors() if cast.cross_domain is not None else []
+    http_actors += cast.vault.actors()
+    http_actors += cast.approvals.actors() if cast.approvals is not None else []
     for actor in http_actors:
         runtime.network.register(actor)
     for actor in [*http_actors, *cast.browsers.values()]:
         await nursery.start(actor.run)
+    cast.control = await attach_control_plane(cast, nursery)  # registers its actors before serving
     await nursery.start(runtime.network.serve)
     await federate(idp=cast.idp, google=cast.google, domain=world.domain)
     if world.fga is not None:  # the scenario's authorization model and tuples, loaded through the API

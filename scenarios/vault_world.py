@@ -39,9 +39,13 @@ from typing import Any, Protocol
 
 import attrs
 
+from actors.saas import crm, google_workspace, slack
 from protocols.jose.keys import Algorithm
 
-PROVIDER_KINDS = ("crm", "google-workspace", "slack")
+PROVIDER_APIS: Mapping[str, Mapping[str, frozenset[str]]] = {
+    "crm": crm.APIS, "google-workspace": google_workspace.APIS, "slack": slack.APIS}
+"""Provider kind → its APIs (path → scopes): what an integration may name."""
+PROVIDER_KINDS = tuple(PROVIDER_APIS)
 CONSENT_MODES = ("admin", "user")
 DAY = 86400
 
@@ -149,8 +153,15 @@ def parse_connected_systems(read: _Reader, data: dict[str, Any], *,
         api = read.string(entry, "api", where)
         if not api.startswith("/") or "?" in api or "#" in api:
             raise read.fail(f"{where}.api", "expected an absolute path such as /crm/v1")
-        integrations.append(IntegrationSpec(name=name, provider=provider, api=api.rstrip("/"),
-                                            scopes=_strings(read, entry.get("scopes"), f"{where}.scopes")))
+        kind = next(p.kind for p in providers if p.name == provider)
+        offered = PROVIDER_APIS[kind].get(api.rstrip("/"))
+        if offered is None:
+            raise read.fail(f"{where}.api", f"a {kind} provider serves {', '.join(PROVIDER_APIS[kind])}, not {api}")
+        scopes = _strings(read, entry.get("scopes"), f"{where}.scopes")
+        unknown = [s for s in scopes if s not in offered]
+        if unknown:
+            raise read.fail(f"{where}.scopes", f"{api} has no scope {', '.join(unknown)}")
+        integrations.append(IntegrationSpec(name=name, provider=provider, api=api.rstrip("/"), scopes=scopes))
     declared = {i.name: i for i in integrations}
     for agent, grants in agent_integrations.items():
         for name, scopes in grants.items():

@@ -15,8 +15,11 @@ from typing import Any
 import attrs
 
 from protocols.jose.keys import Algorithm
+from scenarios.world_approvals import ApprovalSection, parse_approvals
 from scenarios.fga_world import FgaSectionError, FgaSettings, parse_fga
+from scenarios.detection_world import SecuritySectionError, SecuritySettings, parse_security
 from scenarios.mcp_world import McpSectionError, McpSettings, parse_mcp
+from scenarios.vault_world import ConnectedSystems, parse_agent_integrations, parse_connected_systems
 from scenarios.cross_domain_world import (
     ManagedConnectionSpec, PricingSettings, parse_managed_connections, parse_pricing,
 )
@@ -50,6 +53,8 @@ class AgentSpec:
     client_auth: str
     signing_alg: Algorithm
     scopes: tuple[str, ...]
+    integrations: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    """What the token vault may give this agent: integration → scopes (``[agents.integrations]``)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -95,6 +100,12 @@ class World:
     mcp: McpSettings | None = None
     pricing: PricingSettings | None = None
     managed_connections: tuple[ManagedConnectionSpec, ...] = ()
+    approvals: ApprovalSection = attrs.field(factory=ApprovalSection)
+    """Approval rules, approvers and proposed actions (``scenarios.world_approvals``)."""
+    connected: ConnectedSystems = attrs.field(factory=ConnectedSystems)
+    """The token vault, the SaaS providers and their integrations (``scenarios.vault_world``)."""
+    security: SecuritySettings | None = None
+    """Threat detection, the agents' routine and the phase-8 attack (``scenarios.detection_world``)."""
 
     def person(self, person_id: str) -> Person:
         return next(p for p in self.people if p.id == person_id)
@@ -211,8 +222,13 @@ def parse_world(text: str, *, source: str) -> World:
             id=read.string(a, "id", where), name=read.string(a, "name", where), owner=owner,
             purpose=read.string(a, "purpose", where),
             client_auth=read.choice(a, "client_auth", where, ("private_key_jwt",)),
-            signing_alg=read.algorithm(a, "signing_alg", where), scopes=tuple(scopes)))
+            signing_alg=read.algorithm(a, "signing_alg", where), scopes=tuple(scopes),
+            integrations=parse_agent_integrations(read, a, where)))
     agent_ids = {a.id for a in agents}
+    try:
+        security = parse_security(data, agent_ids=agent_ids)
+    except SecuritySectionError as error:
+        raise read.fail(error.where, error.problem) from None
     pricing = parse_pricing(read, data, idp_names=(read.string(idp, "name", "idp"),
                                                    read.string(google, "name", "google")))
     epoch = read.instant(scenario, "epoch", "scenario")
@@ -232,6 +248,7 @@ def parse_world(text: str, *, source: str) -> World:
             raise read.fail(f"{where}.agent", f"unknown agent {agent!r}")
         phases.append(PhaseSpec(number=number, name=read.string(p, "name", where), at=at, user=user, agent=agent))
     return World(
+        approvals=parse_approvals(data, read=read, person_ids=person_ids, agent_ids=agent_ids),
         source=source, sha256=hashlib.sha256(text.encode()).hexdigest(),
         name=read.string(scenario, "name", "scenario"), title=read.string(scenario, "title", "scenario"),
         epoch=epoch, organization=read.string(org, "name", "organization"),
@@ -246,6 +263,10 @@ def parse_world(text: str, *, source: str) -> World:
         people=people, agents=tuple(agents), phases=tuple(sorted(phases, key=lambda ph: ph.number)), fga=fga, mcp=mcp,
         pricing=pricing, managed_connections=parse_managed_connections(read, data, agent_ids=agent_ids,
                                                                        pricing=pricing),
+        connected=parse_connected_systems(
+            read, data, agent_integrations={a.id: a.integrations for a in agents},
+            taken_names={read.string(idp, "name", "idp"), read.string(google, "name", "google"), *agent_ids}),
+        security=security,
     )
 
 

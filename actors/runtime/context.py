@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import attrs
 
 from actors.audit_log import AuditLog
@@ -19,6 +21,8 @@ class Runtime:
     network: Network
     secrets: SecretRegistry
     audit: AuditLog
+    data_dir: Path | None = None
+    """Where actors keep their stores (the run directory); ``None``: in memory."""
 
     def new_signing_key(self, *, owner: str, purpose: str, alg: Algorithm) -> SigningKey:
         """A key seeded by (run seed, owner, purpose), its private forms registered for redaction."""

@@ -24,6 +24,8 @@ READ, WRITE, AUDIT = "crm.read", "crm.write", "crm.audit"
 SCOPES = {READ: "Read accounts, contacts, opportunities and purchase history",
           WRITE: "Create and update opportunities",
           AUDIT: "Read the API and login event logs"}
+APIS = {API: frozenset(SCOPES)}
+"""API path → the scopes it honours (its RFC 8707 resource is the provider's base URL + path)."""
 GLOBAL_TERRITORY = "GLOBAL"
 MAX_PAGE = 200
 
@@ -81,8 +83,10 @@ class Contract:
     id: str
     account_id: str
     kind: str
+    status: str
     start: str
     end: str
+    yearly_value_eur: int
 
 
 @attrs.frozen(kw_only=True)

@@ -45,7 +45,7 @@ SCOPES = {
     "admin.readonly": "Read any user's Drive, Gmail and Calendar data (administrators)",
     "admin.reports": "Read the domain's API and login activity reports (administrators)",
 }
-API_SCOPES = {
+APIS = {
     DRIVE: frozenset({"drive", "drive.readonly", "drive.file"}),
     GMAIL: frozenset({"gmail.send", "gmail.readonly"}),
     CALENDAR: frozenset({"calendar.freebusy", "calendar.readonly", "calendar.events"}),

@@ -15,6 +15,7 @@ from protocols.oauth.errors import AccessDenied, NotFound
 API = "/api"
 SCOPES = {"channels:read": "View basic information about public channels",
           "chat:write": "Send messages as you"}
+APIS = {API: frozenset(SCOPES)}
 
 
 @attrs.frozen(kw_only=True)

@@ -320,7 +320,8 @@ class CheckRequest:
     def to_json(self) -> dict[str, Any]:
         key = self.tuple_key.to_json()
         key.pop("condition", None)
-        return _common({"tuple_key": key}, self.contextual_tuples, self.context, self.authorization_model_id)
+        return _common({"tuple_key": key}, contextual=self.contextual_tuples, context=self.context,
+                       model_id=self.authorization_model_id)
 
 
 @attrs.frozen(kw_only=True)
@@ -347,7 +348,7 @@ class BatchCheckRequest:
             key = item.tuple_key.to_json()
             key.pop("condition", None)
             items.append(_common({"tuple_key": key, "correlation_id": item.correlation_id},
-                                 item.contextual_tuples, item.context, ""))
+                                 contextual=item.contextual_tuples, context=item.context, model_id=""))
         out: dict[str, Any] = {"checks": items}
         if self.authorization_model_id:
             out["authorization_model_id"] = self.authorization_model_id
@@ -377,7 +378,7 @@ class ListObjectsRequest:
 
     def to_json(self) -> dict[str, Any]:
         return _common({"type": self.type, "relation": self.relation, "user": self.user},
-                       self.contextual_tuples, self.context, self.authorization_model_id)
+                       contextual=self.contextual_tuples, context=self.context, model_id=self.authorization_model_id)
 
 
 @attrs.frozen(kw_only=True)
@@ -498,7 +499,7 @@ class ReadRequest:
         return cls(object_type=otype, object_id=oid, relation=relation, user=user, page=page)
 
 
-def _common(out: dict[str, Any], contextual: Sequence[TupleKey], context: Mapping[str, Any] | None,
+def _common(out: dict[str, Any], *, contextual: Sequence[TupleKey], context: Mapping[str, Any] | None,
             model_id: str) -> dict[str, Any]:
     if contextual:
         out["contextual_tuples"] = {"tuple_keys": [k.to_json() for k in contextual]}

@@ -150,8 +150,8 @@ def postfilter_items(candidates: Sequence[Candidate], *, user: str, relation: st
             for i, obj in enumerate(objects)]
 
 
-def apply_postfilter(candidates: Sequence[Candidate], items: Sequence[BatchCheckItem],
-                     outcomes: Mapping[str, BatchCheckOutcome], *, user: str, relation: str) -> FilterResult:
+def apply_postfilter(candidates: Sequence[Candidate], *, items: Sequence[BatchCheckItem],
+                     outcomes: Mapping[str, BatchCheckOutcome], user: str, relation: str) -> FilterResult:
     """Keep the candidates whose object's check was allowed; errors and missing answers drop them."""
     by_object = {item.tuple_key.object: outcomes.get(item.correlation_id) for item in items}
     kept, dropped = [], []
@@ -171,7 +171,7 @@ def apply_postfilter(candidates: Sequence[Candidate], items: Sequence[BatchCheck
     return FilterResult(mode="post-filter", user=user, relation=relation, kept=tuple(kept), dropped=tuple(dropped))
 
 
-def postfilter_local(compiled: CompiledModel, reader: TupleReader, candidates: Sequence[Candidate], *, user: str,
+def postfilter_local(compiled: CompiledModel, reader: TupleReader, *, candidates: Sequence[Candidate], user: str,
                      relation: str, contextual_tuples: Sequence[TupleKey] = (),
                      context: Mapping[str, Any] | None = None) -> FilterResult:
     """The post-filter against the engine in-process; reasons are the engine's explanations."""
@@ -180,4 +180,4 @@ def postfilter_local(compiled: CompiledModel, reader: TupleReader, candidates: S
     outcomes: dict[str, BatchCheckOutcome] = {}
     for start in range(0, len(items), 50):
         outcomes.update(batch_check(compiled, reader, items[start:start + 50], explain=True))
-    return apply_postfilter(candidates, items, outcomes, user=user, relation=relation)
+    return apply_postfilter(candidates, items=items, outcomes=outcomes, user=user, relation=relation)

@@ -32,7 +32,9 @@ from protocols.fga.api import (
     BatchCheckRequest, CheckRequest, CreateStoreRequest, ListObjectsRequest, ListUsersRequest, Page, ReadRequest,
     TypeDefinitionsTooFewItems, WriteRequest, check_store_id, check_ulid, match_route, new_ulid, rfc3339,
 )
-from protocols.fga.check import DEFAULT_RESOLVE_NODE_LIMIT, MAX_CHECKS_PER_BATCH, batch_check, batch_check_to_json, check
+from protocols.fga.check import (
+    DEFAULT_RESOLVE_NODE_LIMIT, MAX_CHECKS_PER_BATCH, batch_check, batch_check_to_json, check,
+)
 from protocols.fga.errors import (
     AuthorizationModelNotFound, FgaError, LatestAuthorizationModelNotFound, StoreIdNotFound, ValidationError,
 )
@@ -96,7 +98,7 @@ class FgaServer:
         try:
             operation, params = match_route(request.method, request.path)
             handler: Callable[..., tuple[HttpResponse, tuple[ApiEvent, ...]]] = getattr(self, f"_{operation}")
-            response, events = handler(request, params, now)
+            response, events = handler(request, params, now=now)
             return ApiResult(operation=operation, response=response, events=events)
         except FgaError as error:
             return ApiResult(operation=operation, response=error.to_response(), error=error)
@@ -141,7 +143,7 @@ class FgaServer:
         return compiled
 
     # -- stores -------------------------------------------------------------------------------------
-    def _create_store(self, request: HttpRequest, params: Mapping[str, str], now: float):
+    def _create_store(self, request: HttpRequest, params: Mapping[str, str], *, now: float):
         req = CreateStoreRequest.from_json(self._body(request))
         stamp = rfc3339(now)
         info = StoreInfo(id=self.new_id(now), name=req.name, created_at=stamp, updated_at=stamp)
@@ -150,7 +152,7 @@ class FgaServer:
                          details={"store_id": info.id, "name": info.name})
         return _json(info.to_json(), 201), (event,)
 
-    def _list_stores(self, request: HttpRequest, params: Mapping[str, str], now: float):
+    def _list_stores(self, request: HttpRequest, params: Mapping[str, str], *, now: float):
         query = request.query_params()
         page = Page.parse(page_size=query.get("page_size"), token=query.get("continuation_token"))
         stores = self.backend.stores()
@@ -159,10 +161,10 @@ class FgaServer:
         chunk, token = page.cut(stores)
         return _json({"stores": [s.to_json() for s in chunk], "continuation_token": token}), ()
 
-    def _get_store(self, request: HttpRequest, params: Mapping[str, str], now: float):
+    def _get_store(self, request: HttpRequest, params: Mapping[str, str], *, now: float):
         return _json(self._store(params).to_json()), ()
 
-    def _delete_store(self, request: HttpRequest, params: Mapping[str, str], now: float):
+    def _delete_store(self, request: HttpRequest, params: Mapping[str, str], *, now: float):
         info = self._store(params)
         self.backend.delete_store(info.id, at=rfc3339(now))
         event = ApiEvent(event="fga.store_deleted", reason=f"store '{info.name}' deleted",
@@ -170,7 +172,7 @@ class FgaServer:
         return HttpResponse(status=204), (event,)
 
     # -- models -------------------------------------------------------------------------------------
-    def _write_authorization_model(self, request: HttpRequest, params: Mapping[str, str], now: float):
+    def _write_authorization_model(self, request: HttpRequest, params: Mapping[str, str], *, now: float):
         store = self._store(params)
         content_type = (request.header("content-type") or "").split(";")[0].strip().lower()
         if content_type == "text/plain":
@@ -195,14 +197,14 @@ class FgaServer:
                          details={"store_id": store.id, "model_id": model_id, "types": types})
         return _json({"authorization_model_id": model_id}, 201), (event,)
 
-    def _read_authorization_models(self, request: HttpRequest, params: Mapping[str, str], now: float):
+    def _read_authorization_models(self, request: HttpRequest, params: Mapping[str, str], *, now: float):
         store = self._store(params)
         query = request.query_params()
         page = Page.parse(page_size=query.get("page_size"), token=query.get("continuation_token"))
         chunk, token = page.cut(self.backend.models(store.id))
         return _json({"authorization_models": [m.to_json() for m in chunk], "continuation_token": token}), ()
 
-    def _read_authorization_model(self, request: HttpRequest, params: Mapping[str, str], now: float):
+    def _read_authorization_model(self, request: HttpRequest, params: Mapping[str, str], *, now: float):
         store = self._store(params)
         model_id = check_ulid(params["model_id"], "ReadAuthorizationModelRequest.Id")
         info = self.backend.model(store.id, model_id)
@@ -211,7 +213,7 @@ class FgaServer:
         return _json({"authorization_model": info.to_json()}), ()
 
     # -- tuples -------------------------------------------------------------------------------------
-    def _write(self, request: HttpRequest, params: Mapping[str, str], now: float):
+    def _write(self, request: HttpRequest, params: Mapping[str, str], *, now: float):
         store = self._store(params)
         req = WriteRequest.from_json(self._body(request))
         check_write_request(req.writes, req.deletes)
@@ -230,7 +232,7 @@ class FgaServer:
                                   "writes": shown, "deletes": removed})
         return _json({}), (event,)
 
-    def _read(self, request: HttpRequest, params: Mapping[str, str], now: float):
+    def _read(self, request: HttpRequest, params: Mapping[str, str], *, now: float):
         store = self._store(params)
         req = ReadRequest.from_json(self._body(request))
         records = self.backend.tuples(store.id).read_matching(
@@ -243,7 +245,7 @@ class FgaServer:
         return _json({"tuples": tuples, "continuation_token": token}), ()
 
     # -- queries ------------------------------------------------------------------------------------
-    def _check(self, request: HttpRequest, params: Mapping[str, str], now: float):
+    def _check(self, request: HttpRequest, params: Mapping[str, str], *, now: float):
         store = self._store(params)
         req = CheckRequest.from_json(self._body(request))
         compiled = self.model(store.id, req.authorization_model_id)
@@ -255,7 +257,7 @@ class FgaServer:
                                allowed=result.allowed, reason=result.explanation.summary)
         return _json(result.to_json()), (event,)
 
-    def _batch_check(self, request: HttpRequest, params: Mapping[str, str], now: float):
+    def _batch_check(self, request: HttpRequest, params: Mapping[str, str], *, now: float):
         store = self._store(params)
         req = BatchCheckRequest.from_json(self._body(request))
         compiled = self.model(store.id, req.authorization_model_id)
@@ -272,7 +274,7 @@ class FgaServer:
                                          reason=outcome.explanation.summary if outcome.explanation else ""))
         return _json(batch_check_to_json(outcomes)), tuple(events)
 
-    def _list_objects(self, request: HttpRequest, params: Mapping[str, str], now: float):
+    def _list_objects(self, request: HttpRequest, params: Mapping[str, str], *, now: float):
         store = self._store(params)
         req = ListObjectsRequest.from_json(self._body(request))
         compiled = self.model(store.id, req.authorization_model_id)
@@ -293,7 +295,7 @@ class FgaServer:
                                   "objects": found[:MAX_AUDITED_OBJECTS], "truncated": result.truncated})
         return _json(result.to_json()), (event,)
 
-    def _list_users(self, request: HttpRequest, params: Mapping[str, str], now: float):
+    def _list_users(self, request: HttpRequest, params: Mapping[str, str], *, now: float):
         store = self._store(params)
         req = ListUsersRequest.from_json(self._body(request))
         compiled = self.model(store.id, req.authorization_model_id)

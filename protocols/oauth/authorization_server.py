@@ -223,6 +223,22 @@ class AuthorizationServer:
     def is_revoked(self, jti: str) -> bool:
         return jti in self._revoked
 
+    def revoke_client(self, client_id: str, *, now: int) -> Outcome:
+        """Global token revocation for a client (draft-parecki-oauth-global-token-revocation §3.1):
+        every refresh-token family of ``client_id`` and every unexpired access token issued to it
+        (``client_credentials`` ones included) is revoked."""
+        families = self.refresh.families_of(client_id=client_id)
+        revoked: list[str] = []
+        for grant in families:
+            revoked += self._revoke_family(grant.family_id, reason="client_revoked", now=now)
+        for jti, issued in self._issued.items():
+            if issued.client_id == client_id and issued.expires_at > now and jti not in self._revoked:
+                self._revoked[jti] = issued.expires_at
+                revoked.append(jti)
+        return Outcome(event="token.revoked", decision=Decision.ALLOW, client_id=client_id,
+                       reason="every token issued to the client revoked",
+                       details={"families": [g.family_id for g in families], "revoked": sorted(revoked)})
+
     def revoke_grants(self, *, subject: str, client_id: str | None = None, now: int) -> Outcome:
         """The user removes an app's access ("third-party access" settings): every refresh-token
         family of ``subject`` (for ``client_id``, or all) is revoked with its access tokens, and

@@ -255,6 +255,15 @@ class OpenIdProvider:
         return Outcome(event="session.revoked", decision=Decision.ALLOW, subject=subject,
                        details={"sessions": len(sessions), "revoked": tokens})
 
+    def revoke_client(self, client_id: str, *, now: int) -> Outcome:
+        """Revoke every unexpired token issued to ``client_id``, whichever user it acted for — the
+        IdP side of global token revocation for a compromised agent."""
+        tokens = sorted(jti for jti, t in self._issued.items() if t.client_id == client_id and t.expires_at > now)
+        for jti in tokens:
+            self._revoked[jti] = self._issued[jti].expires_at
+        return Outcome(event="token.revoked", decision=Decision.ALLOW, client_id=client_id,
+                       reason="every token issued to the client revoked", details={"revoked": tokens})
+
     def purge(self, *, now: int) -> None:
         """Drop state that expired (sessions, transactions, codes, replay entries, revocations)."""
         for table in (self._sessions, self._transactions):

@@ -203,7 +203,7 @@ class TokenExchangeGrant:
         try:
             actor = self._actor(request, client_id=client.client_id, now=now)
             if subject.may_act is not None and not subject.may_act.permits(actor_sub=actor, actor_iss=provider.issuer):
-                raise InvalidRequest("the subject token's may_act does not name this actor (RFC 8693 §4.4)")
+                raise InvalidRequest("the subject token's may_act does not name this actor (RFC 8693 sec. 4.4)")
             target = self._target(request)
             allowed = [s for s in sorted(target.scopes) if subject.scope is None or s in subject.scope]
             outside = scopes_outside(requested=request.scope, allowed=allowed)
@@ -268,7 +268,7 @@ class TokenExchangeGrant:
         except InvalidActClaim as exc:
             raise InvalidRequest(f"subject_token delegation claims rejected: {exc}") from None
         if may_act is None:
-            raise InvalidRequest("an access token subject must name the next actor in may_act (RFC 8693 §4.4)")
+            raise InvalidRequest("an access token subject must name the next actor in may_act (RFC 8693 sec. 4.4)")
         return _Subject(claims=claims, scope=tuple(scope.split()), prior_act=prior, may_act=may_act)
 
     def _actor(self, request: TokenExchangeRequest, *, client_id: str, now: int) -> str:
@@ -308,7 +308,7 @@ class TokenExchangeGrant:
         if None in found:
             raise InvalidTarget("the requested audience or resource is not a target of this IdP")
         if len(found) != 1:
-            raise InvalidTarget("one access token is issued per target (RFC 9068 §3)")
+            raise InvalidTarget("one access token is issued per target (RFC 9068 sec. 3)")
         (target,) = found
         assert target is not None
         return target

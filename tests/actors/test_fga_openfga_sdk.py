@@ -66,9 +66,11 @@ def drive_sdk(base_url: str, model_json: dict, tuples: list[TupleKey], *, relati
         out["latest_model"] = fga.read_latest_authorization_model().authorization_model.id
         fga.set_authorization_model_id(model_id)
         fga.write(ClientWriteRequest(writes=[sdk_tuple(k) for k in tuples]))
-        out["read"] = sorted(f"{t.key.object}#{t.key.relation}@{t.key.user}" for t in fga.read(ReadRequestTupleKey()).tuples)
-        out["check"] = {(u, o): fga.check(ClientCheckRequest(user=u, relation=relation, object=o, context=CONTEXT)).allowed
-                        for u in users for o in objects}
+        stored = fga.read(ReadRequestTupleKey()).tuples
+        out["read"] = sorted(f"{t.key.object}#{t.key.relation}@{t.key.user}" for t in stored)
+        out["check"] = {
+            (u, o): fga.check(ClientCheckRequest(user=u, relation=relation, object=o, context=CONTEXT)).allowed
+            for u in users for o in objects}
         items = [ClientBatchCheckItem(user=u, relation=relation, object=o, correlation_id=f"c{i}", context=CONTEXT)
                  for i, (u, o) in enumerate((u, o) for u in users for o in objects)]
         batch = fga.batch_check(ClientBatchCheckRequest(checks=items)).result

@@ -58,7 +58,8 @@ async def test_models_are_kept_per_store_and_the_newest_answers(transport):
         assert [m["id"] for m in listed] == [newer_id, first[0]["id"]]
         status, one = await svc.call("GET", f"/stores/{client.store_id}/authorization-models/{first[0]['id']}")
         assert status == 200 and one["authorization_model"]["id"] == first[0]["id"]
-        assert one["authorization_model"]["type_definitions"] == model_to_json(load_model(MODEL).model)["type_definitions"]
+        expected = model_to_json(load_model(MODEL).model)["type_definitions"]
+        assert one["authorization_model"]["type_definitions"] == expected
         assert not await client.check(user="user:anne", relation="viewer", object="document:roadmap")
         pinned = FgaClient(network=svc.network, base_url=svc.actor.base_url, store_id=client.store_id,
                            authorization_model_id=first[0]["id"])
@@ -188,7 +189,8 @@ async def test_sqlite_storage_survives_a_restart(tmp_path):
     async with running_service(Transport.CHANNEL, db_path=path) as svc:
         client = await loaded_store(svc)
         store_id = client.store_id
-        model_id = (await svc.call("GET", f"/stores/{store_id}/authorization-models"))[1]["authorization_models"][0]["id"]
+        models = (await svc.call("GET", f"/stores/{store_id}/authorization-models"))[1]["authorization_models"]
+        model_id = models[0]["id"]
         svc.actor.server.backend.close()
     async with running_service(Transport.CHANNEL, db_path=path, seed=8) as svc:
         again = FgaClient(network=svc.network, base_url=svc.actor.base_url, store_id=store_id)
@@ -279,7 +281,8 @@ BAD = [
     ("bad on_duplicate", "POST", "/stores/{s}/write",
      {"writes": {"tuple_keys": keys(1, "editor"), "on_duplicate": "merge"}}, None, "validation_error", 400),
     ("check without tuple_key", "POST", "/stores/{s}/check", {}, None, "tuple_key_value_not_specified", 400),
-    ("check unknown relation", "POST", "/stores/{s}/check", check_body(relation="pilot"), None, "validation_error", 400),
+    ("check unknown relation", "POST", "/stores/{s}/check", check_body(relation="pilot"), None, "validation_error",
+     400),
     ("check unknown user type", "POST", "/stores/{s}/check", check_body(user="robot:r2"), None,
      "validation_error", 400),
     ("check malformed user", "POST", "/stores/{s}/check", check_body(user="a:b:c"), None, "validation_error", 400),

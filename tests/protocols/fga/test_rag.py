@@ -70,7 +70,7 @@ def test_postfilter_checks_each_object_once_and_fails_closed():
     outcomes = {"0": BatchCheckOutcome(correlation_id="0", allowed=True),
                 "1": BatchCheckOutcome(correlation_id="1", allowed=False),
                 "2": BatchCheckOutcome(correlation_id="2", error=ValidationError("boom"))}
-    result = apply_postfilter(CHUNKS, items, outcomes, user="user:alice", relation="reader")
+    result = apply_postfilter(CHUNKS, items=items, outcomes=outcomes, user="user:alice", relation="reader")
     assert result.kept_ids == ("q3-emea#chunk0", "q3-emea#chunk1")
     reasons = {d.candidate.object: d.reason for d in result.dropped}
     assert reasons["report:q3-americas"] == "denied: user:alice is not reader of report:q3-americas"
@@ -81,12 +81,12 @@ def test_postfilter_checks_each_object_once_and_fails_closed():
 def test_local_postfilter_matches_check_and_uses_the_engines_reasons():
     model, store = load_model(FINANCE), MemoryTupleStore(TUPLES)
     for user in ("user:alice", "user:bob", "user:carol", "user:dave"):
-        result = postfilter_local(model, store, CHUNKS, user=user, relation="reader")
+        result = postfilter_local(model, store, candidates=CHUNKS, user=user, relation="reader")
         truth = {c.id for c in CHUNKS if check(model, store, user=user, relation="reader", object=c.object).allowed}
         assert set(result.kept_ids) == truth and set(result.dropped_ids) == {c.id for c in CHUNKS} - truth
-    alice = postfilter_local(model, store, CHUNKS, user="user:alice", relation="reader")
+    alice = postfilter_local(model, store, candidates=CHUNKS, user="user:alice", relation="reader")
     assert alice.kept_ids == ("q3-emea#chunk0", "q3-emea#chunk1", "board-q3#chunk0")
-    carol = postfilter_local(model, store, CHUNKS, user="user:carol", relation="reader")
+    carol = postfilter_local(model, store, candidates=CHUNKS, user="user:carol", relation="reader")
     assert carol.kept == ()
     assert any("but not restricted from division" in d.reason for d in carol.dropped)
     assert carol.to_json()["dropped"][0]["id"] == "q3-emea#chunk0"

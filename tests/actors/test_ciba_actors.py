@@ -1,0 +1,207 @@
+"""CIBA over the network, both transports: the agent's requester, the IdP (with its courier), Sarah's
+authenticator app and mailbox, and the action gateway that performs approved actions.
+
+Each delivery mode (poll, ping, push) runs end to end; denial, silence, slow_down, replay, hostile
+requests and a failing ping endpoint each end with the right error and nothing left stuck.
+"""
+
+import json
+
+import attrs
+import pytest
+import trio
+
+from actors.runtime.actor import HttpActor
+from actors.runtime.network import Transport
+from protocols import rar
+from protocols.ciba import CIBA_GRANT_TYPE, Acknowledgement
+from protocols.http import HttpRequest, HttpResponse
+from protocols.jose.jwks import JwkSet
+from protocols.jose.jwt import TokenProfile, verify_jwt
+from tests.actors.ciba_helpers import AGENT, mini_cast, make_world
+
+TRANSPORTS = pytest.mark.parametrize("transport", list(Transport), ids=lambda t: t.value)
+SCOPES = ("email:send", "drive:write", "crm:update")
+
+
+def action(cast, action_id):
+    return next(a for a in cast.world.approvals.actions if a.id == action_id)
+
+
+async def ask(cast, action_id, *, hint=None):
+    proposed = action(cast, action_id)
+    sarah = cast.world.person("sarah")
+    return await cast.requester.request(
+        on_behalf_of=cast.approvals.subjects["sarah"], hint=hint or ("login_hint", sarah.email),
+        details=(proposed.detail,), scope=SCOPES, binding_message=proposed.binding_message,
+        resource=cast.gate.resource, requested_expiry=900, why="test: above the threshold")
+
+
+async def perform(cast, outcome, detail, act="send_email"):
+    response = await cast.requester.perform(gate=cast.gate.actions_endpoint, outcome=outcome, detail=detail,
+                                            action=act, on_behalf_of="sarah")
+    return response.status, (response.json() if response.body else {})
+
+
+@TRANSPORTS
+@pytest.mark.parametrize("mode", ["poll", "ping", "push"])
+async def test_each_delivery_mode_end_to_end(transport, mode, autojump_clock):
+    async with mini_cast(transport, make_world(mode)) as cast:
+        outcome = await ask(cast, "approve-me")
+        assert outcome.status == "approved", outcome.reason
+        assert outcome.mode == mode and outcome.waited == 240 + (0 if mode == "push" else {"poll": 30, "ping": 0}[mode])
+        # the token carries exactly the approved scopes and details, is short-lived and addressed to the gateway
+        approved = action(cast, "approve-me").detail
+        assert outcome.scope == SCOPES and outcome.authorization_details == (approved,) and outcome.expires_in == 300
+        keys = JwkSet.from_json((await cast.runtime.network.send(HttpRequest.get(cast.idp.url("/jwks")))).json())
+        claims = verify_jwt(outcome.access_token, keys=keys, now=cast.runtime.clock.now(),
+                            profile=TokenProfile.access_token(issuer=cast.idp.base_url, audience=cast.gate.resource)).claims
+        assert claims["scope"] == " ".join(SCOPES) and claims["authorization_details"] == [approved.to_json()]
+        assert claims["exp"] - claims["iat"] == 300 and claims["sub"] == cast.approvals.subjects["sarah"]
+
+        # the audit log names the approver, the time, the details approved and the token issued
+        (approved_entry,) = cast.audit("ciba.approved")
+        assert approved_entry.details["approver"] == "Sarah Johnson" and approved_entry.time == "2025-01-06T08:04:00.001Z"
+        assert approved_entry.details["authorization_details"] == [approved.to_json()]
+        assert approved_entry.details["device"] == "authenticator-sarah"
+        issued = [e for e in cast.audit("token.issued")] if mode != "push" else []
+        token = issued[0].details if issued else approved_entry.details["token"]
+        assert token["scope"] == " ".join(SCOPES) and token["jti"] == claims["jti"] and token["expires_in"] == 300
+        (shown,) = cast.audit("approval.notified")
+        assert shown.details["shown"][0] | {} == rar.summarise(approved)
+        assert {"customer", "amount", "products", "recipients", "actions"} <= set(shown.details["shown"][0])
+        (mail,) = cast.approvals.inboxes["sarah"].messages
+        assert "450 000.00 EUR" in mail.subject and "Acme Corp" in mail.body
+        expected = {"poll": "ciba.pending", "ping": "ciba.pinged", "push": "ciba.pushed"}[mode]
+        assert cast.audit(expected), expected
+        assert outcome.access_token not in json.dumps([e.to_json() for e in cast.audit()])   # redacted
+
+        # the token performs exactly the approved action, once, and nothing else
+        assert (await perform(cast, outcome, approved))[0] == 201
+        assert (await perform(cast, outcome, approved))[0] == 401                               # once per action
+        other_amount = rar.parse_detail({**approved.to_json(), "amount": "900000.00"})
+        other_recipient = rar.parse_detail({**approved.to_json(), "recipients": ["someone@elsewhere.example"]})
+        for detail in (other_amount, other_recipient):
+            status, body = await perform(cast, outcome, detail, act="save_to_drive")
+            assert (status, body["error"]) == (403, "insufficient_scope")
+        assert (await perform(cast, outcome, approved, act="update_crm"))[0] == 201
+        assert [e.action for e in cast.gate.executed] == ["send_email", "update_crm"]
+        assert len(cast.audit("action.refused")) == 3
+
+
+@TRANSPORTS
+async def test_denial_and_silence(transport, autojump_clock):
+    async with mini_cast(transport, make_world("poll")) as cast:
+        denied = await ask(cast, "deny-me")
+        assert denied.status == "denied" and denied.access_token is None and denied.error == "access_denied"
+        assert "denied" in denied.reason
+        (entry,) = cast.audit("ciba.denied")
+        assert entry.details["answer"] == "Wrong customer" and entry.decision == "deny"
+        silent = await ask(cast, "ignore-me")
+        assert silent.status == "expired" and silent.error == "expired_token" and silent.waited == 900
+        assert cast.audit("ciba.expired_token") and cast.gate.executed == []
+        assert cast.approvals.backchannel.next_deadline() is None                       # nothing left pending
+
+
+@TRANSPORTS
+async def test_raw_client_slow_down_and_replay(transport, autojump_clock):
+    """A client that polls too fast gets slow_down; an auth_req_id cannot be redeemed twice."""
+    async with mini_cast(transport, make_world("poll")) as cast:
+        detail = action(cast, "approve-me").detail
+        response = await cast.post("/bc-authorize", {
+            "scope": "openid " + " ".join(SCOPES), "login_hint": "sarah.johnson@acmecorp.example",
+            "binding_message": "ACME 450k", "authorization_details": rar.encode([detail]),
+            "resource": cast.gate.resource, **cast.client_auth()})
+        ack = Acknowledgement.from_response(response)
+
+        async def poll():
+            response = await cast.post("/token", {"grant_type": CIBA_GRANT_TYPE, "auth_req_id": ack.auth_req_id,
+                                                  **cast.client_auth()})
+            return response.status, response.json()
+
+        assert await poll() == (400, {"error": "authorization_pending", "error_description": "the user has not answered yet"})
+        await trio.sleep(1)
+        status, body = await poll()
+        assert (status, body["error"]) == (400, "slow_down")
+        await trio.sleep(300)                                                # Sarah answers after 240 s
+        status, body = await poll()
+        assert status == 200 and body["authorization_details"] == [detail.to_json()]
+        status, body = await poll()
+        assert (status, body["error"]) == (400, "invalid_grant")            # replayed after success
+
+
+HOSTILE = [
+    ("no hint", {"login_hint": None}, 400, "invalid_request"),
+    ("two hints", {"login_hint_token": "eyJhbGciOiJFUzI1NiJ9.e30.sig"}, 400, "invalid_request"),
+    ("unknown user", {"login_hint": "nobody@acmecorp.example"}, 400, "unknown_user_id"),
+    ("oversized binding_message", {"binding_message": "x" * 500}, 400, "invalid_binding_message"),
+    ("control character in binding_message", {"binding_message": "pay\r\nnow"}, 400, "invalid_binding_message"),
+    ("bad client auth", {"auth": "wrong-key"}, 401, "invalid_client"),
+    ("no client auth", {"auth": None}, 401, "invalid_client"),
+    ("bad authorization_details", {"authorization_details": "[{\"type\":\"wire\"}]"}, 400, "invalid_authorization_details"),
+]
+
+
+@TRANSPORTS
+async def test_hostile_backchannel_requests_leave_nothing_stuck(transport, autojump_clock):
+    async with mini_cast(transport, make_world("poll")) as cast:
+        detail = action(cast, "approve-me").detail
+        wrong = cast.runtime.new_signing_key(owner="mallory", purpose="keys", alg=cast.agent.signing_key.alg)
+        for name, changes, status, error in HOSTILE:
+            params = {"scope": "openid email:send", "login_hint": "sarah.johnson@acmecorp.example",
+                      "binding_message": "ok", "authorization_details": rar.encode([detail])}
+            auth = changes.pop("auth", "agent") if "auth" in changes else "agent"
+            params.update(changes)
+            params = {k: v for k, v in params.items() if v is not None}
+            if auth is not None:
+                params.update(cast.client_auth(key=wrong if auth == "wrong-key" else None))
+            response = await cast.post("/bc-authorize", params)
+            assert (response.status, response.json()["error"]) == (status, error), name
+            changes.update({"auth": auth} if auth != "agent" else {})
+        assert len(cast.approvals.backchannel.ledger) == 0 and cast.approvals.apps["sarah"].shown == []
+        assert len(cast.audit("ciba.request_refused")) == len(HOSTILE)
+        outcome = await ask(cast, "approve-me")                             # the IdP still serves requests
+        assert outcome.approved
+
+
+@attrs.define(eq=False)
+class BrokenEndpoint(HttpActor):
+    """A client notification endpoint that always fails."""
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        return HttpResponse.json_body({"error": "down"}, status=503)
+
+
+@TRANSPORTS
+async def test_ping_to_a_failing_endpoint_is_recovered_by_polling(transport, autojump_clock):
+    world = make_world("ping")
+    async with running_broken(transport) as broken_factory:
+        pass
+    async with mini_cast(transport, world, extra_actors=broken_factory()) as cast:
+        bc = cast.approvals.backchannel
+        bc.clients[AGENT] = attrs.evolve(bc.clients[AGENT], notification_endpoint=broken_factory.actor.url("/ciba"))
+        cast.requester.ping_safety_net = 60
+        outcome = await ask(cast, "approve-me")
+        assert outcome.approved and outcome.notifications == 0
+        (failed,) = cast.audit("ciba.ping_failed")
+        assert failed.reason == "answered HTTP 503" and "still poll" in failed.details["recovery"]
+        assert outcome.waited == 300                                          # the next safety-net poll, 60 s later
+
+
+class _BrokenFactory:
+    """Builds the broken endpoint inside the mini cast's runtime (it needs that runtime's network)."""
+
+    actor: BrokenEndpoint | None = None
+
+    def __call__(self):
+        return self.extra
+
+    extra: tuple = ()
+
+
+from contextlib import asynccontextmanager  # noqa: E402
+
+
+@asynccontextmanager
+async def running_broken(transport):
+    yield _BrokenFactory()

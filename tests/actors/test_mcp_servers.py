@@ -1,0 +1,167 @@
+"""The MCP servers as OAuth resource servers, on the network, over both transports: RFC 9728 metadata,
+challenges, hostile tokens and bodies (never a 500), FGA on the token's user, no token passthrough,
+JWKS re-read after key rotation, filtered lists, and an audit entry with its reason for each decision."""
+
+import pytest
+import trio
+
+from actors.agent import LOGIN_PATH
+from actors.browser import Navigate
+from actors.mcp_client import McpAgentClient, discover
+from actors.runtime.network import Transport
+from protocols.access_token import access_token_claims, mint_access_token
+from protocols.http import HttpRequest
+from protocols.mcp_authorization import FORBIDDEN, INVALID_PARAMS, PARSE_ERROR
+from protocols.protected_resource import parse_challenge
+from protocols.token_exchange import ActClaim
+from scenarios.library import SCENARIOS
+from scenarios.sales_agent import start_cast
+from scenarios.world import load_world
+from tests.actors.runtime.helpers import running_runtime
+
+WORLD = load_world(SCENARIOS["sales-agent"].world_file)
+ACCEPT = "application/json, text/event-stream"
+
+
+@pytest.fixture(params=list(Transport), ids=lambda t: t.value)
+async def cast(request, autojump_clock):
+    async with running_runtime(request.param) as (runtime, nursery, _log):
+        yield await start_cast(world=WORLD, runtime=runtime, nursery=nursery)
+
+
+def mint(cast, *, server="mcp-crm", subject=None, scope=None, lifetime=300, key=None, audience=None):
+    """An access token signed by the IdP, as its token exchange would issue it."""
+    target = cast.mcp_servers[server]
+    now = cast.runtime.clock.now()
+    subject = subject or next(s for s, u in target.directory.items() if u == "user:sarah")
+    claims = access_token_claims(
+        issuer=cast.idp.base_url, subject=subject, audience=audience or target.resource,
+        client_id="sales-agent-prod-001", scope=scope or (target.spec.scope,), issued_at=min(now, now + lifetime - 1),
+        expires_at=now + lifetime, jti=f"t-{now}-{lifetime}",
+        act=ActClaim(sub="sales-agent-prod-001", iss=cast.idp.base_url))
+    return mint_access_token(claims=claims, key=key or cast.idp.provider.keyring.active)
+
+
+def rpc(url, body, token=None):
+    headers = {"content-type": "application/json", "accept": ACCEPT}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    return HttpRequest(method="POST", url=url, headers=headers, body=body if isinstance(body, bytes) else body.encode())
+
+
+def read(uri, request_id=1):
+    return '{"jsonrpc":"2.0","id":%d,"method":"resources/read","params":{"uri":"%s"}}' % (request_id, uri)
+
+
+async def send(cast, request):
+    return await cast.runtime.network.send(request)
+
+
+def audits(cast, event):
+    return [e for e in cast.runtime.audit.store.entries() if e.event == event]
+
+
+async def test_metadata_and_challenge_point_at_each_other(cast):
+    server = cast.mcp_servers["mcp-crm"]
+    found = await discover(cast.runtime.network, server.resource)
+    assert found.metadata.resource == server.resource and found.scope == ("mcp:crm:read",)
+    assert found.metadata.authorization_servers == (cast.idp.base_url,)
+    response = await send(cast, rpc(server.resource, read("crm://contacts/acme-corp")))
+    params = parse_challenge(response.header("www-authenticate"))
+    assert response.status == 401 and "error" not in params
+    assert params["resource_metadata"] == server.url("/.well-known/oauth-protected-resource/mcp")
+    (denied,) = audits(cast, "mcp.request_denied")[-1:]
+    assert (denied.decision, denied.reason) == ("deny", "no access token")
+
+
+def _alg_none(token):
+    return "eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0." + token.split(".")[1] + "."
+
+
+HOSTILE = [
+    # name, request builder, status, OAuth error (challenge) or JSON-RPC code
+    ("expired token", lambda c, url: rpc(url, read("crm://contacts/acme-corp"), mint(c, lifetime=-60)), 401, "invalid_token"),
+    ("token for another server", lambda c, url: rpc(url, read("crm://contacts/acme-corp"), mint(c, server="mcp-pricing")), 401, "invalid_token"),
+    ("token signed by an unknown key", lambda c, url: rpc(url, read("crm://contacts/acme-corp"), mint(c, key=c.runtime.new_signing_key(owner="mallory", purpose="k", alg=c.idp.signing_alg))), 401, "invalid_token"),
+    ("alg none", lambda c, url: rpc(url, read("crm://contacts/acme-corp"), _alg_none(mint(c))), 401, "invalid_token"),
+    ("missing scope", lambda c, url: rpc(url, read("crm://contacts/acme-corp"), mint(c, scope=("mcp:docs:read",))), 403, "insufficient_scope"),
+    ("token in the query", lambda c, url: rpc(url + "?access_token=" + mint(c), read("crm://contacts/acme-corp")), 400, "invalid_request"),
+    ("user without FGA relation", lambda c, url: rpc(url, read("crm://contacts/acme-corp"), mint(c, subject="auth0|john")), 403, FORBIDDEN),
+    ("blocked resource", lambda c, url: rpc(url, read("crm://accounts/acme-corp/credit-risk"), mint(c)), 403, FORBIDDEN),
+    ("malformed JSON-RPC", lambda c, url: rpc(url, b'{"jsonrpc":"2.0","id":1,', mint(c)), 400, PARSE_ERROR),
+    ("batch", lambda c, url: rpc(url, "[" + read("crm://contacts/acme-corp") + "]", mint(c)), 400, -32600),
+    ("unknown resource URI", lambda c, url: rpc(url, read("crm://nothing/here"), mint(c)), 400, INVALID_PARAMS),
+    ("path traversal in a template", lambda c, url: rpc(url, read("crm://accounts/../purchases"), mint(c)), 400, INVALID_PARAMS),
+    ("GET stream", lambda c, url: HttpRequest.get(url, headers={"authorization": "Bearer " + mint(c), "accept": ACCEPT}), 405, "method_not_allowed"),
+    ("subscriptions/listen", lambda c, url: rpc(url, '{"jsonrpc":"2.0","id":3,"method":"subscriptions/listen"}', mint(c)), 400, -32601),
+]
+
+
+@pytest.mark.parametrize("name,build,status,error", HOSTILE, ids=[h[0] for h in HOSTILE])
+async def test_hostile_requests_get_the_right_status_never_a_500(cast, name, build, status, error):
+    url = cast.mcp_servers["mcp-crm"].resource
+    response = await send(cast, build(cast, url))
+    assert response.status == status, response.body[:300]
+    body = response.json()
+    if isinstance(error, int):
+        assert body["jsonrpc"] == "2.0" and body["error"]["code"] == error
+    else:
+        assert body["error"] == error
+    if status in (401, 403) and isinstance(error, str):
+        params = parse_challenge(response.header("www-authenticate"))
+        assert params["error"] == error and params["resource_metadata"].endswith("/oauth-protected-resource/mcp")
+    # the server still answers a good request afterwards
+    ok = await send(cast, rpc(url, read("crm://contacts/acme-corp", 9), mint(cast)))
+    assert ok.status == 200 and "Julie Martinez" in ok.json()["result"]["contents"][0]["text"]
+
+
+async def test_every_decision_is_audited_with_user_agent_and_reason(cast):
+    url = cast.mcp_servers["mcp-crm"].resource
+    await send(cast, rpc(url, read("crm://contacts/acme-corp"), mint(cast)))
+    await send(cast, rpc(url, read("crm://deals/globex-renewal/negotiation-notes"), mint(cast)))
+    await send(cast, rpc(url, read("crm://contacts/acme-corp"), mint(cast, lifetime=-60)))
+    (allowed,), (denied,) = audits(cast, "mcp.resource_read"), audits(cast, "mcp.resource_denied")
+    sarah = next(s for s, u in cast.mcp_servers["mcp-crm"].directory.items() if u == "user:sarah")
+    assert (allowed.subject, allowed.agent, allowed.decision) == (sarah, "sales-agent-prod-001", "allow")
+    assert allowed.reason == "FGA: user:sarah is viewer of resource:crm/contacts/acme-corp"
+    assert (denied.subject, denied.decision, denied.details["uri"]) == (
+        sarah, "deny", "crm://deals/globex-renewal/negotiation-notes")
+    assert denied.reason.startswith("FGA: user:sarah is not viewer")
+    assert audits(cast, "mcp.request_denied")[-1].reason == "invalid_token: access token rejected: token_expired"
+    fga = [e for e in cast.runtime.audit.store.entries() if e.actor == "fga" and e.event.startswith("authz.")]
+    assert {e.agent for e in fga} == {"sales-agent-prod-001"}  # the FGA service knows on whose behalf
+
+
+async def test_lists_show_only_what_the_user_may_read(cast):
+    url = cast.mcp_servers["mcp-crm"].resource
+    listed = await send(cast, rpc(url, '{"jsonrpc":"2.0","id":1,"method":"resources/list"}', mint(cast)))
+    uris = [r["uri"] for r in listed.json()["result"]["resources"]]
+    assert uris == ["crm://contacts/acme-corp", "crm://accounts/acme-corp/purchases", "crm://accounts/acme-corp/contracts"]
+    john = await send(cast, rpc(url, '{"jsonrpc":"2.0","id":1,"method":"resources/list"}', mint(cast, subject="auth0|john")))
+    assert john.json()["result"]["resources"] == []
+    (entry,) = audits(cast, "mcp.resources_listed")[:1]
+    assert "crm://deals/globex-renewal/negotiation-notes" in entry.details["hidden"]
+
+
+async def test_a_token_exchanged_for_one_server_is_refused_by_another(cast):
+    agent = cast.agents["sales-agent-prod-001"]
+    result = await cast.browsers["sarah"].ask(Navigate(url=agent.url(LOGIN_PATH)))
+    assert result.status == 200
+    (delegation,) = agent.delegations.values()
+    crm, pricing = cast.mcp_servers["mcp-crm"], cast.mcp_servers["mcp-pricing"]
+    token = await McpAgentClient(agent=agent).token_for(delegation, resource=crm.resource, scope=("mcp:crm:read",))
+    assert (await send(cast, rpc(crm.resource, read("crm://contacts/acme-corp"), token))).status == 200
+    replayed = await send(cast, rpc(pricing.resource, read("pricing://enterprise-tier"), token))
+    assert replayed.status == 401
+    assert parse_challenge(replayed.header("www-authenticate"))["error"] == "invalid_token"
+    assert "wrong_audience" in audits(cast, "mcp.request_denied")[-1].reason
+
+
+async def test_keys_are_re_read_after_the_idp_rotates(cast):
+    url = cast.mcp_servers["mcp-crm"].resource
+    assert (await send(cast, rpc(url, read("crm://contacts/acme-corp"), mint(cast)))).status == 200
+    old_kid = cast.idp.provider.keyring.active.kid
+    await trio.sleep(WORLD.idp.key_rotation_days * 86400 + 5)
+    assert cast.idp.provider.keyring.active.kid != old_kid
+    response = await send(cast, rpc(url, read("crm://contacts/acme-corp"), mint(cast)))
+    assert response.status == 200, response.body[:200]

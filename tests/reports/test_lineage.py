@@ -1,0 +1,95 @@
+"""Token lineage from audit details (reports/lineage.py)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from reports.lineage import build_lineage
+from tests.reports.helpers import entry, numbered
+
+
+def key(jti: str) -> str:
+    return hashlib.sha256(jti.encode()).hexdigest()[:8]
+
+
+def redacted(jti: str) -> str:
+    return f"<redacted:sha256:{key(jti)}>"
+
+
+def test_the_chain_id_token_to_id_jag_to_access_token_to_vault():
+    lineage = build_lineage(numbered(
+        entry("token.issued", actor="idp", agent="agent", grant_type="authorization_code", jti="at-1",
+              id_token_jti=redacted("id-1")),
+        entry("token.exchanged", actor="idp", agent="agent", jti="ex-1", parent_jti="id-1", audience="crm"),
+        entry("id_jag.issued", actor="idp", agent="agent", jti="jag-1", subject_token_jti=redacted("id-1"),
+              audience="https://pricing"),
+        entry("token.issued", actor="pricing-as", agent="agent", jti="pat-1", parent_jti="jag-1",
+              grant_type="urn:ietf:params:oauth:grant-type:jwt-bearer"),
+        entry("vault.token_served", actor="vault", agent="agent", jti="v-1", kind="vault_token"),
+        entry("resource.read", actor="pricing-api", agent="agent", jti="pat-1"),
+    ))
+    kinds = {node.key: node.kind for node in lineage.nodes}
+    assert kinds == {key("at-1"): "access_token", key("id-1"): "id_token", key("ex-1"): "exchanged_token",
+                     key("jag-1"): "id_jag", key("pat-1"): "access_token", key("v-1"): "vault_token"}
+    assert {(e.parent, e.child) for e in lineage.edges} == {
+        (key("id-1"), key("ex-1")), (key("id-1"), key("jag-1")), (key("jag-1"), key("pat-1"))}
+    depth = lineage.depth()
+    assert (depth[key("id-1")], depth[key("jag-1")], depth[key("pat-1")]) == (0, 1, 2)
+    access = next(node for node in lineage.nodes if node.key == key("pat-1"))
+    assert (access.issuer, access.holder, access.uses, access.used_by) == ("pricing-as", "agent", 1, ("pricing-api",))
+    jag = next(node for node in lineage.nodes if node.key == key("jag-1"))
+    assert jag.audience == "https://pricing"
+
+
+def test_federated_sessions_link_the_upstream_id_token():
+    lineage = build_lineage(numbered(
+        entry("token.issued", actor="google", agent="idp", jti="g-at", id_token_jti=redacted("g-id")),
+        entry("federation.succeeded", actor="idp", agent="agent", upstream="google", upstream_jti="g-id", sid="s1"),
+        entry("token.issued", actor="idp", agent="agent", jti="a-at", id_token_jti=redacted("a-id"), sid="s1"),
+        entry("token.issued", actor="idp", agent="other", jti="b-at", sid="s2"),
+    ))
+    assert {(e.parent, e.child, e.relation) for e in lineage.edges} == {
+        (key("g-id"), key("a-at"), "federated"), (key("g-id"), key("a-id"), "federated")}
+
+
+def test_revocations_mark_tokens_and_create_nothing():
+    lineage = build_lineage(numbered(
+        entry("token.issued", actor="idp", agent="agent", jti="at-1"),
+        entry("token.issued", actor="idp", agent="agent", jti="at-2"),
+        entry("session.revoked", actor="idp", revoked=["at-1", "never-issued"]),
+        entry("token.revoked", actor="idp", jti="at-2", time="2025-01-07T00:00:00.000Z"),
+    ))
+    revoked = {node.key: node.revoked_seq for node in lineage.nodes}
+    assert revoked == {key("at-1"): 3, key("at-2"): 4}
+
+
+def test_events_without_identifiers_or_with_odd_values_add_nothing():
+    lineage = build_lineage(numbered(
+        entry("authz.allowed"), entry("token.issued", jti=42), entry("token.issued", jti=""),
+        entry("token.issued", parent_jti=["x"]), entry("token.issued", kind="<redacted:sha256:00000000>", jti="t"),
+        entry("run.started", jti="runner-ids-are-ignored"),
+    ))
+    assert [(node.key, node.kind) for node in lineage.nodes] == [(key("t"), "access_token")]
+    assert lineage.edges == ()
+
+
+def test_rfc_8693_token_type_urns_name_the_kind():
+    lineage = build_lineage(numbered(entry("token.exchanged", jti="t",
+                                           kind="urn:ietf:params:oauth:token-type:id-jag")))
+    assert lineage.nodes[0].kind == "id_jag"
+
+
+def test_redemption_and_refresh_families_link_tokens_and_the_vault_hands_them_over():
+    lineage = build_lineage(numbered(
+        entry("id_jag.issued", actor="idp", agent="agent", jti="jag-1"),
+        entry("id_jag.redeemed", actor="pricing-as", agent="agent", jti="pat-1", id_jag_jti="jag-1"),
+        entry("token.issued", actor="crm", agent="vault", jti="crm-1", family="f1"),
+        entry("token.refreshed", actor="crm", agent="vault", jti="crm-2", family="f1"),
+        entry("vault.token_served", actor="vault", agent="agent", jti="crm-2", kind="vault_token"),
+    ))
+    assert {(e.parent, e.child, e.relation) for e in lineage.edges} == {
+        (key("jag-1"), key("pat-1"), "derived"), (key("crm-1"), key("crm-2"), "refreshed")}
+    served = next(node for node in lineage.nodes if node.key == key("crm-2"))
+    assert (served.kind, served.issuer, served.holder) == ("vault_token", "crm", "agent")
+    redeemed = next(node for node in lineage.nodes if node.key == key("pat-1"))
+    assert redeemed.issuer == "pricing-as"

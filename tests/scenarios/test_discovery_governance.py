@@ -1,0 +1,104 @@
+"""Phases 1 and 7 of the sales-agent scenario over both transports, and discovery from logs alone."""
+
+import pytest
+import trio
+
+from actors.runtime.network import Transport
+from protocols.http import HttpRequest
+from scenarios.control_plane import start_control_plane
+from scenarios.phases.discovery_registration import scan
+from scenarios.phases.governance import open_campaign, review_email, submit
+from scenarios.sales_governance import attach_control_plane
+from tests.actors.runtime.helpers import running_runtime
+
+
+@pytest.mark.parametrize("which", ["channel_run", "http_run"])
+def test_phases_1_and_7_pass_over_both_transports(which, request):
+    run = request.getfixturevalue(which)
+    by_number = {p.number: p for p in run.phases}
+    assert by_number[1].ok and by_number[7].ok, (by_number[1].outcome, by_number[7].outcome)
+    assert by_number[1].facts["risk"] == "HIGH"
+    reasons = by_number[1].facts["reasons"]
+    assert "privileged access" in reasons and "no owner" in reasons and "no governance" in reasons
+    assert by_number[1].facts["old static key"].startswith("refused")
+    assert by_number[1].facts["lifecycle"] == "discovered → registered → active"
+    assert by_number[7].facts["certified"] >= 2
+
+
+class _Bare:
+    """A cast reduced to what the control plane needs: no registry entry, no world agent wiring
+    beyond the signing key — the shadow integration is visible only in the CRM's own logs."""
+
+
+async def test_shadow_agent_found_from_provider_logs_alone(autojump_clock):
+    from scenarios.library import SCENARIOS
+    from scenarios.world import load_world
+
+    world = load_world(SCENARIOS["sales-agent"].world_file)
+    async with running_runtime(Transport.CHANNEL) as (runtime, nursery, _log):
+        cast = _Bare()
+        cast.world, cast.runtime = world, runtime
+        key = runtime.new_signing_key(owner="x", purpose="k", alg=world.agents[0].signing_alg)
+        cast.agents = {a.id: type("A", (), {"signing_key": key})() for a in world.agents}
+        plane = await attach_control_plane(cast, nursery)
+        await nursery.start(runtime.network.serve)
+        await trio.sleep(30 * 60)
+        assert await plane.security.query() == []  # the registry knows nothing
+        findings = await scan(plane)
+        (finding,) = [f for f in findings if f["account"] == "svc-sales-automation"]
+        assert finding["risk"] == "HIGH" and finding["score"] >= 70
+        codes = {s["code"] for s in finding["signals"]}
+        assert {"service_account_credential", "no_interactive_login", "machine_cadence"} <= codes
+        # the platform's own integrations are not shadow AI
+        assert all(not f["account"].startswith("platform-") for f in findings)
+
+
+async def test_only_the_owner_can_decide_and_undecided_items_are_revoked_at_the_deadline(autojump_clock):
+    from scenarios.library import SCENARIOS
+    from scenarios.phases.discovery_registration import collect_entitlements
+    from scenarios.world import load_world
+
+    world = load_world(SCENARIOS["sales-agent"].world_file)
+    async with running_runtime(Transport.CHANNEL) as (runtime, nursery, _log):
+        cast = _Bare()
+        cast.world, cast.runtime = world, runtime
+        key = runtime.new_signing_key(owner="x", purpose="k", alg=world.agents[0].signing_alg)
+        cast.agents = {a.id: type("A", (), {"signing_key": key})() for a in world.agents}
+        plane = await attach_control_plane(cast, nursery)
+        await nursery.start(runtime.network.serve)
+        agent = world.agents[0]
+        await plane.security.create({"id": agent.id, "displayName": agent.name, "lifecycleState": "registered",
+                                     "owner": {"value": "john"}, "purpose": agent.purpose,
+                                     "accounts": [{"system": "crm", "value": "svc-sales-automation"}]})
+        assert len(await collect_entitlements(plane, agent.id)) == 1
+        john_campaign = await open_campaign(plane, agent.id)
+        _mail, john_token = await review_email(plane, "john", john_campaign["id"])
+        item = john_campaign["items"][0]["id"]
+        # Sarah is not the owner: a review token of her own (for another agent she owns) does not work here
+        await plane.security.create({"id": "sarah-helper-001", "displayName": "helper", "lifecycleState": "registered",
+                                     "owner": {"value": "sarah"}, "purpose": "notes",
+                                     "accounts": [{"system": "crm", "value": "svc-sales-automation"}]})
+        sarah_campaign = await open_campaign(plane, "sarah-helper-001")
+        _mail, sarah_token = await review_email(plane, "sarah", sarah_campaign["id"])
+        status, body = await submit(plane, campaign_id=john_campaign["id"], token=sarah_token, entitlement=item,
+                                    decision="certify")
+        assert status == 403 and body["error"] == "access_denied"
+        status, body = await submit(plane, campaign_id=john_campaign["id"], token="forged.token.value",
+                                    entitlement=item, decision="certify")
+        assert status == 401 and body["error"] == "invalid_token"
+        status, body = await submit(plane, campaign_id=john_campaign["id"], token=john_token, entitlement="nope",
+                                    decision="certify")
+        assert status == 404
+        status, body = await submit(plane, campaign_id=john_campaign["id"], token=john_token, entitlement=item,
+                                    decision="maybe")
+        assert status == 400
+        # John lets the deadline pass: a reminder goes out, then the entitlement is revoked at the CRM
+        await trio.sleep(15 * 86400)
+        events = [e.event for e in runtime.audit.store.entries()]
+        assert "certification.reminder_sent" in events and "certification.campaign_closed" in events
+        integrations = await plane.governance.connectors[0].entitlements(
+            type("A", (), {"on": lambda self, s: ["svc-sales-automation"]})())
+        assert integrations == []
+        status, body = await submit(plane, campaign_id=john_campaign["id"], token=john_token, entitlement=item,
+                                    decision="certify")
+        assert status in (400, 401)
