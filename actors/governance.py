@@ -67,6 +67,7 @@ class GovernanceActor(HttpActor):
     campaigns: dict[str, Campaign] = attrs.field(factory=dict)
     _operators: set[bytes] = attrs.field(factory=set, init=False, repr=False)
     _count: int = attrs.field(default=0, init=False)
+    _wake: trio.Event = attrs.field(factory=trio.Event, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -95,7 +96,9 @@ class GovernanceActor(HttpActor):
 
     async def _scheduler(self) -> None:
         while True:
-            await trio.sleep(max(0.0, self._next_due() - self.runtime.clock.now_float()))
+            with trio.move_on_after(max(0.0, self._next_due() - self.runtime.clock.now_float())):
+                await self._wake.wait()
+            self._wake = trio.Event()
             await self.ask(_Tick())
             if self._next_due() <= self.runtime.clock.now_float():
                 await trio.sleep(1)  # nothing could be done now: never spin
@@ -251,6 +254,7 @@ class GovernanceActor(HttpActor):
                                  now=self.runtime.clock.now(), remind_after=self.remind_after,
                                  review_period=self.review_period)
         self.campaigns[campaign.id] = campaign
+        self._wake.set()
         await self.audit("certification.campaign_opened", agent=agent_id, subject=campaign.reviewer, decision="allow",
                          reason=("scheduled" if scheduled else "requested") + f" review of {len(campaign.items)} "
                                 "entitlement(s)", campaign=campaign.id, deadline=campaign.deadline,

@@ -3,8 +3,8 @@ an explainable risk score (``protocols.behaviour``), with an alert when it reach
 
 The detector reads the audit log's feed (``AuditLog.subscribe``, like a SIEM reading shipped logs).
 An entry becomes an *observation* of an agent when it is a provider's ``api.called`` (or another
-activity event carrying ``records``) attributed to a monitored agent — directly (``agent`` is the
-agent or one of its accounts at a provider) or through token lineage: a token id (``jti``) that an
+activity event carrying ``records``) attributed to a monitored agent — directly (``agent`` or
+``subject`` is the agent or one of its accounts at a provider) or through token lineage: a token id (``jti``) that an
 earlier entry issued or served to the agent (``vault.token_served``, ``token.issued``...). Resource
 types are the call's path with identifiers replaced by ``*`` (a segment after a plural collection
 name, or holding a digit): ``GET /crm/v1/accounts/001x/contacts`` → ``GET crm/*/accounts/*/contacts``.
@@ -69,6 +69,8 @@ class ThreatDetectionActor(Actor):
     policy: DetectionPolicy = attrs.field(factory=DetectionPolicy)
     agents: dict[str, str] = attrs.field(factory=dict)
     interval: int = 60
+    monitor_from: int = 0
+    """Epoch seconds from which activity is observed (before: onboarding traffic, not behaviour)."""
     alerts: trio.MemorySendChannel | None = attrs.field(default=None, repr=False)
     history: dict[str, deque[Observation]] = attrs.field(factory=dict)
     assessments: dict[str, RiskAssessment] = attrs.field(factory=dict)
@@ -101,14 +103,15 @@ class ThreatDetectionActor(Actor):
     # ------------------------------------------------------------------ ingestion
 
     def _agent_of(self, entry: AuditEntry) -> str | None:
-        if entry.agent in self.agents:
-            return self.agents[entry.agent]
+        for name in (entry.agent, entry.subject):
+            if name in self.agents:
+                return self.agents[name]
         jti = entry.details.get("jti")
         return self._lineage.get(jti) if isinstance(jti, str) else None
 
     def observe(self, entry: AuditEntry) -> Observation | None:
         """Turn one audit entry into an observation (or learn token lineage from it)."""
-        if entry.event in OWN_EVENTS or entry.actor == self.name:
+        if entry.event in OWN_EVENTS or entry.actor == self.name or _epoch(entry.time) < self.monitor_from:
             return None
         records = entry.details.get("records")
         activity = entry.event in ACTIVITY_EVENTS or (isinstance(records, int) and not isinstance(records, bool))
@@ -117,7 +120,7 @@ class ThreatDetectionActor(Actor):
             return None
         jti = entry.details.get("jti")
         if not activity:
-            if isinstance(jti, str) and entry.agent in self.agents:
+            if isinstance(jti, str):
                 self._lineage[jti] = agent
             return None
         if entry.decision == "deny":

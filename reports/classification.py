@@ -10,7 +10,8 @@ the actor that took the decision logged it too, so counting both would count it 
 relying-party checks (``agent.login*``, ``agent.acting_for_user``) are its own decisions and count.
 
 Decisions are free words chosen by each actor; ``decision_outcome`` maps them to ``allow`` /
-``deny`` (``ALLOW_WORDS`` / ``DENY_WORDS``); anything else (no decision, ``info``...) is neutral.
+``deny`` (``ALLOW_WORDS`` / ``DENY_WORDS``); anything else (no decision, ``info``...) is neutral, and
+so is a poll answered "not yet" (``*.pending``, ``*.slow_down``).
 """
 
 from __future__ import annotations
@@ -140,6 +141,10 @@ DENY_WORDS = frozenset({"deny", "denied", "refuse", "refused", "reject", "reject
                         "revoke", "revoked", "expire", "expired", "forbid", "forbidden"})
 
 
+WAIT_SUFFIXES = (".pending", ".slow_down")
+"""CIBA / device polls answered ``authorization_pending`` or ``slow_down`` (RFC 8628 §3.5): not decisions."""
+
+
 def layer_of(entry: AuditEntry) -> Layer:
     for rule in RULES:
         if rule.matches(entry):
@@ -160,14 +165,16 @@ def decision_outcome(decision: Any) -> str | None:
 
 
 def counted_outcome(entry: AuditEntry) -> str | None:
-    """The entry's outcome as the report counts it: None for runner and agent-side events and for
-    neutral decisions."""
+    """The entry's outcome as the report counts it: None for runner and agent-side events, protocol
+    waits (``*.pending``, ``*.slow_down``: a poll answered "not yet") and neutral decisions."""
     layer = layer_of(entry)
-    if layer is RUN or not layer.counted:
+    if layer is RUN or not layer.counted or entry.event.endswith(WAIT_SUFFIXES):
         return None
     return decision_outcome(entry.decision)
 
 
 def shown_outcome(entry: AuditEntry) -> str | None:
     """The outcome drawn in narratives and diagrams: agent-side refusals are marked too."""
-    return None if layer_of(entry) is RUN else decision_outcome(entry.decision)
+    if layer_of(entry) is RUN or entry.event.endswith(WAIT_SUFFIXES):
+        return None
+    return decision_outcome(entry.decision)

@@ -12,9 +12,15 @@ from typing import Any
 
 import attrs
 
+from scenarios import sales_agent
+from scenarios.ablation import NO_DETECTION, Ablation
+from scenarios.customer_service import start_support_cast
 from scenarios.phase_result import PhaseResult
+from scenarios.phases.customer_service import CUSTOMER_SERVICE_PHASES
 from scenarios.phases import PHASES as SALES_PHASES
 from scenarios.phases.procurement import PROCUREMENT_PHASES
+from scenarios.phases.pipeline import PIPELINE_PHASES
+from scenarios.pipeline_cast import start_pipeline_cast
 from scenarios.world import WORLDS_DIR, PhaseSpec
 
 PhaseFn = Callable[[Any, PhaseSpec], Awaitable[PhaseResult]]
@@ -25,6 +31,10 @@ class Scenario:
     name: str
     summary: str
     phases: Mapping[int, PhaseFn]
+    start_cast: Callable[..., Awaitable[Any]] = sales_agent.start_cast
+    """``(world=, runtime=, nursery=) -> cast``: builds and starts the scenario's actors."""
+    ablation: Ablation | None = None
+    """A second run of the same world with one setting changed, compared in the summary."""
 
     @property
     def world_file(self) -> Path:
@@ -38,9 +48,17 @@ SCENARIOS: dict[str, Scenario] = {
                  summary="Eight-phase sales agent: shadow AI, SSO, MCP context, ID-JAG, CIBA, vault, governance, "
                          "threat response",
                  phases=SALES_PHASES),
+        Scenario(name="customer-service",
+                 summary="Customer-service agent: 500 records in 10 minutes → detection and universal logout; "
+                         "ablation without detection",
+                 phases=CUSTOMER_SERVICE_PHASES, start_cast=start_support_cast, ablation=NO_DETECTION),
         Scenario(name="procurement",
                  summary="Procurement agent: licence purchases above 1 000 EUR need the purchasing manager's "
                          "approval (CIBA ping, RAR); approved, refused, unanswered",
                  phases=PROCUREMENT_PHASES),
+        Scenario(name="data-pipeline",
+                 summary="Data-pipeline agent: vaulted database password rotated every 30 days for 180 days "
+                         "with zero failed calls; JIT backfill account",
+                 phases=PIPELINE_PHASES, start_cast=start_pipeline_cast),
     )
 }

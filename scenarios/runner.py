@@ -23,7 +23,6 @@ from actors.runtime.logging import configure_logging
 from actors.runtime.network import Network, Transport
 from actors.runtime.secrets import SecretRegistry
 from scenarios.world import World, WorldError
-from scenarios import sales_agent
 from scenarios.phase_result import PhaseResult
 from scenarios.library import Scenario
 from scenarios.summary import write_summary
@@ -89,7 +88,7 @@ async def _run(options: RunOptions) -> RunResult:
         results: list[PhaseResult] = []
         async with trio.open_nursery() as nursery:
             await nursery.start(audit.run)
-            cast = await sales_agent.start_cast(world=world, runtime=runtime, nursery=nursery)
+            cast = await options.scenario.start_cast(world=world, runtime=runtime, nursery=nursery)
             await audit.record(actor="runner", event="run.started", details={
                 "scenario": world.name, "seed": options.seed, "transport": options.transport.value,
                 "world_sha256": world.sha256})

@@ -95,6 +95,7 @@ async def phase_1_discovery_registration(cast, phase: PhaseSpec) -> PhaseResult:
     failed_before = job.stats.failed
     await trio.sleep(2 * 300)  # two more polls with the vaulted secret
     probe = await job.client.send(HttpRequest.get(plane.crm.url(CRM_API + "/me")))
+    job.stop()  # the team's unattended polling loop is retired: the agent now reads the CRM on demand
     history = await plane.security.history(spec.id)
     ok = (finding["risk"] == "HIGH" and old_key.startswith("refused") and job.stats.failed == failed_before
           and probe.status == 200 and record["lifecycleState"] == "active")
@@ -114,4 +115,5 @@ async def phase_1_discovery_registration(cast, phase: PhaseSpec) -> PhaseResult:
             "credential": f"{credential['id']} v{credential['version']} ({credential['fingerprint']})",
             "old static key": old_key, "entitlements": ", ".join(e["label"] for e in entitlements),
             "agent polls failed": job.stats.failed,
+            "polling loop": "retired after registration (the agent reads the CRM on demand)",
         })

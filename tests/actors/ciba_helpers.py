@@ -12,6 +12,7 @@ from actors.agent import AgentActor
 from actors.identity_providers import DirectoryEntry, PersonSecrets, account, build_enterprise_idp
 from actors.oidc_provider import OidcProviderActor
 from actors.runtime.context import Runtime
+from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest
 from protocols.jose.jwks import JwkSet
 from protocols.oauth.client_auth import ClientRegistration, client_assertion_params
@@ -124,6 +125,8 @@ class MiniCast:
     idp: OidcProviderActor
     agents: dict[str, AgentActor]
     approvals: ApprovalCast
+    extra: list = attrs.field(factory=list)
+    _entropy: SeededEntropy | None = None
 
     @property
     def agent(self) -> AgentActor:
@@ -144,7 +147,12 @@ class MiniCast:
     def client_auth(self, *, key=None, client_id: str = AGENT) -> dict[str, str]:
         return client_assertion_params(client_id=client_id, audience=self.idp.base_url,
                                        key=key or self.agent.signing_key, now=self.runtime.clock.now(),
-                                       entropy=self.runtime.entropy_for("test-client"))
+                                       entropy=self._test_entropy())
+
+    def _test_entropy(self) -> SeededEntropy:
+        if self._entropy is None:
+            self._entropy = self.runtime.entropy_for("test-client")
+        return self._entropy
 
     async def post(self, path: str, params: dict[str, str]):
         body = urlencode(params).encode()
@@ -177,10 +185,12 @@ def build_mini_cast(world: World, runtime: Runtime) -> MiniCast:
 
 
 @asynccontextmanager
-async def mini_cast(transport, world: World, *, extra_actors=()):
+async def mini_cast(transport, world: World, *, extra=None):
+    """Start the mini cast; ``extra(runtime)`` may add more actors (kept in ``cast.extra``)."""
     async with running_runtime(transport) as (runtime, nursery, _log):
         cast = build_mini_cast(world, runtime)
-        actors = [cast.idp, *cast.agents.values(), *cast.approvals.actors(), *extra_actors]
+        cast.extra = list(extra(runtime)) if extra else []
+        actors = [cast.idp, *cast.agents.values(), *cast.approvals.actors(), *cast.extra]
         for actor in actors:
             runtime.network.register(actor)
         for actor in actors:

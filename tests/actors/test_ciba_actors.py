@@ -49,7 +49,7 @@ async def test_each_delivery_mode_end_to_end(transport, mode, autojump_clock):
     async with mini_cast(transport, make_world(mode)) as cast:
         outcome = await ask(cast, "approve-me")
         assert outcome.status == "approved", outcome.reason
-        assert outcome.mode == mode and outcome.waited == 240 + (0 if mode == "push" else {"poll": 30, "ping": 0}[mode])
+        assert outcome.mode == mode and outcome.waited == {"poll": 270, "ping": 240, "push": 240}[mode]
         # the token carries exactly the approved scopes and details, is short-lived and addressed to the gateway
         approved = action(cast, "approve-me").detail
         assert outcome.scope == SCOPES and outcome.authorization_details == (approved,) and outcome.expires_in == 300
@@ -64,7 +64,7 @@ async def test_each_delivery_mode_end_to_end(transport, mode, autojump_clock):
         assert approved_entry.details["approver"] == "Sarah Johnson" and approved_entry.time == "2025-01-06T08:04:00.001Z"
         assert approved_entry.details["authorization_details"] == [approved.to_json()]
         assert approved_entry.details["device"] == "authenticator-sarah"
-        issued = [e for e in cast.audit("token.issued")] if mode != "push" else []
+        issued = cast.audit("token.issued") if mode != "push" else []
         token = issued[0].details if issued else approved_entry.details["token"]
         assert token["scope"] == " ".join(SCOPES) and token["jti"] == claims["jti"] and token["expires_in"] == 300
         (shown,) = cast.audit("approval.notified")
@@ -150,14 +150,14 @@ async def test_hostile_backchannel_requests_leave_nothing_stuck(transport, autoj
         for name, changes, status, error in HOSTILE:
             params = {"scope": "openid email:send", "login_hint": "sarah.johnson@acmecorp.example",
                       "binding_message": "ok", "authorization_details": rar.encode([detail])}
-            auth = changes.pop("auth", "agent") if "auth" in changes else "agent"
+            changes = dict(changes)
+            auth = changes.pop("auth", "agent")
             params.update(changes)
             params = {k: v for k, v in params.items() if v is not None}
             if auth is not None:
                 params.update(cast.client_auth(key=wrong if auth == "wrong-key" else None))
             response = await cast.post("/bc-authorize", params)
             assert (response.status, response.json()["error"]) == (status, error), name
-            changes.update({"auth": auth} if auth != "agent" else {})
         assert len(cast.approvals.backchannel.ledger) == 0 and cast.approvals.apps["sarah"].shown == []
         assert len(cast.audit("ciba.request_refused")) == len(HOSTILE)
         outcome = await ask(cast, "approve-me")                             # the IdP still serves requests
@@ -174,34 +174,16 @@ class BrokenEndpoint(HttpActor):
 
 @TRANSPORTS
 async def test_ping_to_a_failing_endpoint_is_recovered_by_polling(transport, autojump_clock):
-    world = make_world("ping")
-    async with running_broken(transport) as broken_factory:
-        pass
-    async with mini_cast(transport, world, extra_actors=broken_factory()) as cast:
+    def broken(runtime):
+        return [BrokenEndpoint(name="broken-endpoint", runtime=runtime, base_url=runtime.network.base_url_for("broken-endpoint"))]
+
+    async with mini_cast(transport, make_world("ping"), extra=broken) as cast:
         bc = cast.approvals.backchannel
-        bc.clients[AGENT] = attrs.evolve(bc.clients[AGENT], notification_endpoint=broken_factory.actor.url("/ciba"))
+        bc.clients[AGENT] = attrs.evolve(bc.clients[AGENT], notification_endpoint=cast.extra[0].url("/ciba"))
         cast.requester.ping_safety_net = 60
         outcome = await ask(cast, "approve-me")
         assert outcome.approved and outcome.notifications == 0
         (failed,) = cast.audit("ciba.ping_failed")
         assert failed.reason == "answered HTTP 503" and "still poll" in failed.details["recovery"]
         assert outcome.waited == 300                                          # the next safety-net poll, 60 s later
-
-
-class _BrokenFactory:
-    """Builds the broken endpoint inside the mini cast's runtime (it needs that runtime's network)."""
-
-    actor: BrokenEndpoint | None = None
-
-    def __call__(self):
-        return self.extra
-
-    extra: tuple = ()
-
-
-from contextlib import asynccontextmanager  # noqa: E402
-
-
-@asynccontextmanager
-async def running_broken(transport):
-    yield _BrokenFactory()
+        assert cast.approvals.backchannel.next_deadline() is None

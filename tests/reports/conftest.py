@@ -1,5 +1,5 @@
-"""Runs shared by the report tests: the live sales-agent scenario (twice with the same seed, once over
-HTTP) and the synthetic run of ``synthetic.py``; each is rendered by ``reports.render_run``."""
+"""Runs shared by the report tests: the live sales-agent scenario (twice with the same seed) and the
+synthetic run of ``synthetic.py``; each is rendered by ``reports.render_run``."""
 
 from __future__ import annotations
 
@@ -30,11 +30,6 @@ def sales(tmp_path_factory) -> RunResult:
 @pytest.fixture(scope="session")
 def sales_again(tmp_path_factory) -> RunResult:
     return sales_run(tmp_path_factory.mktemp("sales-b"))
-
-
-@pytest.fixture(scope="session")
-def sales_http(tmp_path_factory) -> RunResult:
-    return sales_run(tmp_path_factory.mktemp("sales-http"), transport=Transport.HTTP)
 
 
 @pytest.fixture(scope="session")

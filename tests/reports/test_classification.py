@@ -69,3 +69,4 @@ def test_runner_and_agent_side_decisions_are_not_counted_but_agent_refusals_are_
     refusal = entry("agent.id_jag_refused", decision="deny")
     assert counted_outcome(refusal) is None and shown_outcome(refusal) == "deny"
     assert counted_outcome(entry("agent.login_failed", decision="deny")) == "deny"
+    assert counted_outcome(entry("ciba.pending", decision="deny")) is None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reports import render_run
+from tests.reports.synthetic import write_run
 
 
 def report_files(run_dir: Path) -> list[str]:
@@ -13,6 +14,8 @@ def report_files(run_dir: Path) -> list[str]:
 
 
 def test_two_runs_with_the_same_seed_give_byte_identical_reports(sales, sales_again):
+    assert (sales.out_dir / "audit.jsonl").read_bytes() == (sales_again.out_dir / "audit.jsonl").read_bytes(), \
+        "the run itself differs between two runs with the same seed (audit.jsonl), before any report"
     names = report_files(sales.out_dir)
     assert {"report.html", "report.md", "report.json"} <= set(names)
     assert sum(name.endswith(".svg") for name in names) >= 3
@@ -42,3 +45,10 @@ def test_a_chart_no_longer_drawn_is_removed(synthetic, copy_of):
     rendered = render_run(again)
     assert not (again / "report-phase-99-sequence.svg").exists()
     assert sorted(p.name for p in again.glob("report-*.svg")) == sorted(p.name for p in rendered.charts)
+
+
+def test_the_same_evidence_written_twice_renders_byte_identically(synthetic, tmp_path):
+    again = render_run(write_run(tmp_path / "again"))
+    names = report_files(synthetic.run_dir)
+    assert report_files(again.run_dir) == names and len(names) >= 10
+    assert [n for n in names if (synthetic.run_dir / n).read_bytes() != (again.run_dir / n).read_bytes()] == []

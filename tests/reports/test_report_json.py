@@ -59,7 +59,7 @@ def layer(entry: dict) -> str:
 
 
 def outcome(entry: dict) -> str | None:
-    if is_runner(entry) or layer(entry) in NOT_COUNTED:
+    if is_runner(entry) or layer(entry) in NOT_COUNTED or entry["event"].endswith((".pending", ".slow_down")):
         return None
     word = (entry["decision"] or "").lower()
     return "allow" if word in ALLOW else "deny" if word in DENY else None

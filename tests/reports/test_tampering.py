@@ -76,16 +76,32 @@ def test_a_jsonl_export_that_disagrees_with_the_database_is_flagged(synthetic, c
     assert code == 1 and "audit.jsonl line 2 differs" in err
 
 
+def garbage_database(run_dir):
+    (run_dir / "audit.sqlite").write_bytes(b"definitely not sqlite" * 100)
+    (run_dir / "run.json").write_text("{}")
+    return run_dir
+
+
+def database_without_run_json(run_dir):
+    sqlite3.connect(run_dir / "audit.sqlite").close()
+    return run_dir
+
+
+def unreadable_run_json(run_dir):
+    (run_dir / "audit.sqlite").write_bytes(b"")
+    (run_dir / "run.json").write_text("{not json")
+    return run_dir
+
+
 @pytest.mark.parametrize("prepare,fragment", [
     (lambda d: d / "missing", "no such run directory"),
     (lambda d: d, "not a run directory (no audit.sqlite)"),
-    (lambda d: (d / "audit.sqlite").write_bytes(b"definitely not sqlite" * 100) or d, "unreadable audit database"),
-    (lambda d: sqlite3.connect(d / "audit.sqlite").close() or d, "not a finished run (no run.json)"),
+    (garbage_database, "unreadable audit database"),
+    (database_without_run_json, "not a finished run (no run.json)"),
+    (unreadable_run_json, "unreadable run metadata"),
 ])
 def test_a_bad_run_dir_gives_one_line_and_exit_2(capsys, tmp_path, prepare, fragment):
     run_dir = prepare(tmp_path)
-    if fragment == "unreadable audit database":
-        (run_dir / "run.json").write_text("{}")
     code, out, err = report_cli(capsys, run_dir)
     assert code == 2 and out == ""
     assert fragment in err and len(err.strip().splitlines()) == 1

@@ -67,6 +67,7 @@ async def test_only_the_owner_can_decide_and_undecided_items_are_revoked_at_the_
         plane = await attach_control_plane(cast, nursery)
         await nursery.start(runtime.network.serve)
         agent = world.agents[0]
+        plane.jobs[agent.id].stop()
         await plane.security.create({"id": agent.id, "displayName": agent.name, "lifecycleState": "registered",
                                      "owner": {"value": "john"}, "purpose": agent.purpose,
                                      "accounts": [{"system": "crm", "value": "svc-sales-automation"}]})

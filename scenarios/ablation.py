@@ -1,0 +1,117 @@
+"""Ablation runs: the same world with one setting switched off, run beside the real one and compared.
+
+The customer-service scenario's ablation switches detection off *in the world file*: the world's
+TOML text is rewritten with ``enabled = false`` in its ``[detection]`` table (nothing else
+changes), parsed again (so the ablated world is checked like any other) and written into the
+ablation's run directory as ``world.toml`` — ``trustbench run customer-service --world
+RUN/ablation/world.toml`` replays it. ``run_with_ablation`` runs both, then adds a comparison to
+the main run's ``summary.md`` and ``run.json`` and writes ``comparison.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from scenarios.world import World, WorldError, parse_world
+
+COMPARED = ("records read by the attacker", "calls accepted after the theft", "calls refused after the theft",
+            "last accepted call after the theft", "detected after", "contained after",
+            "records read before containment", "successful calls after containment",
+            "stolen CRM token still valid at the end")
+"""Facts of the drill phase the comparison puts side by side (absent ones show as "—")."""
+
+
+@attrs.frozen(kw_only=True)
+class Ablation:
+    name: str
+    description: str
+    rewrite: Callable[[str], str] = attrs.field(eq=False)
+    check: Callable[[World], bool] = attrs.field(eq=False)
+
+
+_HEADER = re.compile(r"^\s*\[detection\]\s*(#.*)?$")
+_TABLE = re.compile(r"^\s*\[")
+_ENABLED = re.compile(r"^(\s*enabled\s*=\s*)(true|false)(.*)$")
+
+
+def detection_off(text: str) -> str:
+    """``text`` with ``enabled = false`` in its ``[detection]`` table (added if absent)."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if _HEADER.match(line)), None)
+    if start is None:
+        raise WorldError("the world has no [detection] section to switch off")
+    end = next((i for i in range(start + 1, len(lines)) if _TABLE.match(lines[i])), len(lines))
+    for i in range(start + 1, end):
+        found = _ENABLED.match(lines[i])
+        if found:
+            lines[i] = f"{found.group(1)}false{found.group(3)}"
+            break
+    else:
+        lines.insert(start + 1, "enabled = false")
+    return "\n".join(lines) + "\n"
+
+
+NO_DETECTION = Ablation(name="no-detection", description="[detection] enabled = false (no detector, no response)",
+                        rewrite=detection_off,
+                        check=lambda world: world.security is not None and not world.security.detection.enabled)
+
+
+def ablated_world(world: World, ablation: Ablation) -> tuple[World, str]:
+    """The ablated world and its TOML text; the original must be a readable world file."""
+    try:
+        text = Path(world.source).read_text(encoding="utf-8")
+    except OSError:
+        raise WorldError(f"{world.source}: cannot re-read the world file for the ablation") from None
+    ablated_text = ablation.rewrite(text)
+    ablated = parse_world(ablated_text, source=f"{world.source} [ablation: {ablation.name}]")
+    if not ablation.check(ablated):
+        raise WorldError(f"{world.source}: the ablation {ablation.name} did not take effect")
+    return ablated, ablated_text
+
+
+def compare(main: Any, ablated: Any) -> dict[str, Any]:
+    """The drill phase's facts with and without the ablated setting, key by key."""
+    def drill(result: Any) -> Any:
+        return next((p for p in reversed(result.phases) if "records read by the attacker" in p.facts), None)
+
+    with_, without = drill(main), drill(ablated)
+    rows = [{"fact": key, "with": (with_.facts.get(key, "—") if with_ else "—"),
+             "without": (without.facts.get(key, "—") if without else "—")} for key in COMPARED]
+    return {"rows": rows, "with_ok": main.ok, "without_ok": ablated.ok}
+
+
+def _markdown(ablation: Ablation, comparison: dict[str, Any]) -> str:
+    lines = ["", f"## Ablation — {ablation.description}", "",
+             "The same world and seed, run again with detection switched off in the world file "
+             "(`ablation/world.toml`, run directory `ablation/`).", "",
+             "| | with detection | without detection |", "|---|---|---|"]
+    for row in comparison["rows"]:
+        lines.append(f"| {row['fact']} | {row['with']} | {row['without']} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_with_ablation(options: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """Run ``options`` and its scenario's ablation; write the comparison into the main run."""
+    from scenarios.runner import run_scenario
+
+    ablation = options.scenario.ablation
+    main = run_scenario(options)
+    world, text = ablated_world(options.world, ablation)
+    out = options.out_dir / "ablation"
+    ablated = run_scenario(attrs.evolve(options, world=world, out_dir=out, progress=None))
+    (out / "world.toml").write_text(text, encoding="utf-8")
+    comparison = {"ablation": ablation.name, "description": ablation.description, **compare(main, ablated)}
+    (options.out_dir / "comparison.json").write_text(json.dumps(comparison, indent=2, sort_keys=True) + "\n")
+    with (options.out_dir / "summary.md").open("a", encoding="utf-8") as summary:
+        summary.write(_markdown(ablation, comparison))
+    run_json = options.out_dir / "run.json"
+    metadata = json.loads(run_json.read_text())
+    metadata["comparison"] = comparison
+    run_json.write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
+    return main, ablated, comparison

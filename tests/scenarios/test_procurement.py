@@ -1,0 +1,66 @@
+"""The procurement scenario end to end over both transports: the 5 000 € licence purchase is approved
+by the purchasing manager and ordered; the second purchase is refused and not ordered; the third is
+never answered and expires. Same decisions on both transports; no secret in any file."""
+
+import json
+
+import pytest
+
+from actors.runtime.network import Transport
+from scenarios.library import SCENARIOS
+from scenarios.runner import RunOptions, run_scenario
+from scenarios.world import load_world
+
+
+def run(tmp, transport):
+    scenario = SCENARIOS["procurement"]
+    return run_scenario(RunOptions(scenario=scenario, world=load_world(scenario.world_file), transport=transport,
+                                   seed=1, out_dir=tmp))
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    return {t: run(tmp_path_factory.mktemp(f"procurement-{t.value}"), t) for t in Transport}
+
+
+def entries(result):
+    return [json.loads(line) for line in (result.out_dir / "audit.jsonl").read_text().splitlines()]
+
+
+def ciba_decisions(result):
+    return [(e["event"], e["actor"], e["agent"], e["subject"], e["decision"], e["reason"]) for e in entries(result)
+            if e["actor"] not in ("crm",)]
+
+
+@pytest.mark.parametrize("transport", list(Transport), ids=lambda t: t.value)
+def test_approved_refused_unanswered(runs, transport):
+    result = runs[transport]
+    assert result.ok, [p.outcome for p in result.phases]
+    approved, refused, silent = result.phases
+    assert approved.facts["approver"] == "Maria Garcia <maria.garcia@northwind.example>"
+    assert approved.facts["amount"] == "5 000.00 EUR" and approved.facts["orders placed"] == 1
+    assert approved.facts["token scope"] == "purchase:order" and approved.facts["delivery mode"] == "ping"
+    assert approved.facts["notifications"] == 1
+    assert refused.facts["answer"] == "denied" and refused.facts["orders placed"] == 0
+    assert refused.outcome == ("Your purchase PO-2025-0042 (12 500.00 EUR, Fabrikam Analytics) was not placed: "
+                               "Maria Garcia refused the purchase. Nothing was ordered.")
+    assert silent.facts["answer"] == "expired" and silent.facts["orders placed"] == 0
+    lines = entries(result)
+    executed = [e for e in lines if e["event"] == "action.executed"]
+    assert [e["details"]["authorization_details"][0]["identifier"] for e in executed] == ["PO-2025-0041"]
+    (denied,) = [e for e in lines if e["event"] == "ciba.denied"]
+    assert denied["details"]["approver"] == "Maria Garcia" and denied["details"]["answer"] == "Not in this quarter's budget"
+    assert [e["event"] for e in lines if e["event"] in ("ciba.pinged", "ciba.expired")] == \
+        ["ciba.pinged", "ciba.pinged", "ciba.expired"]
+
+
+def test_both_transports_make_the_same_decisions(runs):
+    assert ciba_decisions(runs[Transport.CHANNEL]) == ciba_decisions(runs[Transport.HTTP])
+
+
+def test_no_minted_secret_reaches_any_file(runs):
+    for result in runs.values():
+        for path in result.out_dir.iterdir():
+            if path.is_file():
+                data = path.read_bytes()
+                assert [s[:6] for s in result.secrets if s.encode() in data] == [], path.name
