@@ -18,7 +18,7 @@ from actors.agent_context import AgentContext
 from actors.runtime.actor import HttpActor
 from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
-from protocols.jose.errors import JwtRejected
+from protocols.jose.errors import JwtRejected, UnknownKeyId
 from protocols.jose.jwks import InvalidJwkSet, JwkSet
 from protocols.jose.keys import SigningKey
 from protocols.oauth.errors import InvalidRequest, OAuthError, TemporarilyUnavailable
@@ -113,7 +113,11 @@ class AgentActor(HttpActor):
             token_request = rp.token_request(pending, code=code, entropy=self._entropy, now=self.runtime.clock.now())
             self.runtime.secrets.add(token_request.form()["client_assertion"])
             response = await self.runtime.network.send(token_request)
-            result = rp.finish(pending, response, keys=self._idp_keys, now=self.runtime.clock.now())
+            try:
+                result = rp.finish(pending, response, keys=self._idp_keys, now=self.runtime.clock.now())
+            except UnknownKeyId:  # the IdP rotated its signing key since we read its JWKS: read it again
+                self._idp_keys = JwkSet.from_json(await self._get_json(rp.metadata.jwks_uri))
+                result = rp.finish(pending, response, keys=self._idp_keys, now=self.runtime.clock.now())
             self.runtime.secrets.add(result.tokens.access_token, result.tokens.id_token or "")
             info = parse_userinfo_response(
                 await self.runtime.network.send(userinfo_request(url=rp.metadata.userinfo_endpoint,

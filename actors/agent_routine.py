@@ -1,12 +1,14 @@
 """An agent's everyday work as real API calls: a few customer records read each working day.
 
 ``DailyRoutine`` is the normal behaviour the threat detector learns its baseline from (SPEC phase
-8: "a baseline of 10–15 a day"). From ``start``, each simulated day it draws how many records to
-read (uniform in ``reads_per_day``) and when (uniform within ``hours``, UTC) from the run's seeded
-entropy, sleeps until each moment and makes one real API call through ``send`` (the agent's own
-authenticated client, e.g. a ``ClientCredentialsClient`` leasing its secret from the vault). Calls
-are counted (``stats``); a refusal is recorded, never retried in a loop. Idle time costs nothing:
-the task sleeps in simulated time between calls.
+8: "a baseline of 10–15 a day"). From ``start``, each simulated day it draws from the run's seeded
+entropy how many records to read (uniform in ``reads_per_day``), splits them into tasks of one to
+``MAX_TASK_READS`` lookups (a ticket or a prospect needs a few records) and when each task happens
+(uniform within ``hours``, UTC); it sleeps until each task and makes its calls one after the other,
+each a real API call through ``send`` (the agent's own authenticated client, e.g. a
+``ClientCredentialsClient`` leasing its secret from the vault). Calls are counted (``stats``); a
+refusal is recorded, never retried in a loop. Idle time costs nothing: the task sleeps in simulated
+time between tasks.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from protocols.oauth.errors import OAuthError
 
 DAY = 86400
 HOUR = 3600
+MAX_TASK_READS = 4
 
 
 @attrs.define(eq=False)
@@ -45,13 +48,19 @@ class DailyRoutine:
     stats: RoutineStats = attrs.field(factory=RoutineStats)
     _cancel: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
 
-    def plan(self, day: int) -> list[int]:
-        """The epoch seconds of day ``day``'s reads (same seed and day, same plan)."""
+    def plan(self, day: int) -> list[tuple[int, int]]:
+        """Day ``day``'s tasks as (epoch seconds, records to read), in time order (same seed and
+        day, same plan)."""
         entropy = self.runtime.entropy_for(self.agent).child(f"routine:{day}")
         low, high = self.reads_per_day
-        count = low + entropy.integer_below(high - low + 1)
+        remaining = low + entropy.integer_below(high - low + 1)
         first, span = day * DAY + self.hours[0] * HOUR, (self.hours[1] - self.hours[0]) * HOUR
-        return sorted(first + entropy.integer_below(span) for _ in range(count))
+        tasks = []
+        while remaining:
+            size = min(remaining, 1 + entropy.integer_below(MAX_TASK_READS))
+            tasks.append((first + entropy.integer_below(span), size))
+            remaining -= size
+        return sorted(tasks)
 
     async def read(self, day: int, index: int) -> None:
         entropy = self.runtime.entropy_for(self.agent).child(f"routine:{day}:{index}")
@@ -71,11 +80,14 @@ class DailyRoutine:
             day = self.start // DAY
             while True:
                 self.stats.days += 1
-                for index, moment in enumerate(self.plan(day)):
+                index = 0
+                for moment, size in self.plan(day):
                     if moment < self.start:
                         continue
                     await self.runtime.clock.sleep_until(moment)
-                    await self.read(day, index)
+                    for _ in range(size):
+                        await self.read(day, index)
+                        index += 1
                 day += 1
                 await self.runtime.clock.sleep_until(day * DAY)
 

@@ -209,11 +209,15 @@ class ApprovalRequester:
     async def _await_token(self, ack: Acknowledgement, waiter: _Waiter, *, metadata: Any, ended: Any) -> ApprovalOutcome:
         """Poll mode, or ping mode (wait for the ping, with a slow safety net), then the token request."""
         interval, polls, slow_downs = ack.interval, 0, 0
+        expires_at = trio.current_time() + ack.expires_in
         while True:
             if self.mode is DeliveryMode.POLL:
                 await trio.sleep(interval)
             else:
-                with trio.move_on_after(max(interval, self.ping_safety_net)):
+                # Near the end, wait past the expiry: the OP pings then too (and we learn expired_token).
+                remaining = expires_at - trio.current_time()
+                wait = remaining + 1 if remaining <= self.ping_safety_net else self.ping_safety_net
+                with trio.move_on_after(max(interval, wait)):
                     await waiter.event.wait()
                 if waiter.event.is_set():
                     waiter.event = trio.Event()

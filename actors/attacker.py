@@ -1,7 +1,8 @@
 """An attacker holding an agent's stolen credentials (SPEC phase 8, the customer-service drill).
 
-The attacker reads customer records one call at a time, as fast as the API allows (``records``
-calls spread over ``duration`` seconds), with the first stolen credential that still works. Once a
+The attacker first tries each stolen credential once (``Probe``: what does the loot open?), then
+reads customer records one call at a time, as fast as the API allows (``records`` calls spread over
+``duration`` seconds), with the first stolen credential that still works. Once a
 call is refused it keeps trying: every ``retry_every`` seconds, for ``retry_rounds`` rounds, it
 tries every stolen credential (``Probe``) against the system it belongs to — a stolen access token
 replayed, a refresh token or client secret redeemed for a new token, a client assertion signed
@@ -115,6 +116,8 @@ class AttackerActor(Actor):
         attempts: list[Attempt] = []
         pace = plan.duration / max(1, plan.records)
         self.log.warning("attack.started", records=plan.records, duration=plan.duration)
+        for probe in plan.probes:  # first, what does the loot open?
+            await self._try(probe, 0, attempts)
         refused = False
         for index in range(plan.records):
             for reader in plan.readers:

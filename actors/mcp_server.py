@@ -51,8 +51,8 @@ from protocols.fga.rag import candidates_for_uris, object_for_uri
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.jose.jwks import InvalidJwkSet, JwkSet
 from protocols.mcp_authorization import (
-    Authorized, McpMessage, McpProtection, MissingBearerToken, RpcRejected, authenticate, challenge, fga_user,
-    forbidden, parse_message, rpc_error, token_key_id,
+    METHOD_NOT_FOUND, Authorized, McpMessage, McpProtection, MissingBearerToken, RpcRejected, authenticate,
+    challenge, fga_user, forbidden, parse_message, token_key_id,
 )
 from protocols.oauth.errors import MethodNotAllowed, NotFound, OAuthError, TemporarilyUnavailable
 from protocols.oidc.discovery import DiscoveryRejected, ProviderMetadata, discovery_url
@@ -63,7 +63,6 @@ JWKS_REFRESH_INTERVAL = 60
 """Least time between two JWKS reads triggered by unknown key ids (a token cannot force a storm)."""
 UNSUPPORTED_METHODS = frozenset({"subscriptions/listen", "resources/subscribe", "resources/unsubscribe"})
 """Streams and subscriptions need the SSE path this stateless JSON server does not offer."""
-METHOD_NOT_FOUND = -32601
 
 
 class _FgaFilteredServer(MCPServer):
@@ -116,7 +115,7 @@ class McpServerActor(HttpActor):
         assert self.spec is not None and self.protection is not None
         self.mcp = _FgaFilteredServer(
             self.name, title=self.spec.title, instructions=self.spec.instructions, version="1.0",
-            token_verifier=_GateVerifier(self), log_level="WARNING",
+            token_verifier=_GateVerifier(self), log_level="WARNING", subscriptions=False,
             auth=AuthSettings(issuer_url=self.protection.issuer, resource_server_url=self.protection.resource,
                               required_scopes=list(self.protection.required_scopes), validate_token_resource=True))
         self.mcp.visible = self.visible

@@ -3,8 +3,8 @@ the bearer guard that refuses revoked principals' tokens from then on.
 
 ``SsfReceiver.connect`` discovers the transmitter (SSF configuration, ``issuer`` checked), reads its
 JWKS, creates a push stream for ``session-revoked``, ``credential-change`` and ``verification``
-with a fresh ``authorization_header`` secret, and verifies the stream (the transmitter echoes
-``state`` in a verification SET). ``mount`` puts two interceptors in front of the host's own
+with a fresh ``authorization_header`` secret, and verifies the stream: it returns once the
+transmitter's verification SET echoing its ``state`` has arrived (or fails after 30 s). ``mount`` puts two interceptors in front of the host's own
 dispatcher (``HttpActor.intercept``), so they run in the host's task and may change its state:
 
 - ``POST <path>`` (RFC 8935 §2): the ``Authorization`` header must be the stream's; the SET is
@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import attrs
+import trio
 
 from actors.runtime.actor import HttpActor
 from protocols import caep
@@ -44,6 +45,7 @@ from protocols.ssf import (
 from protocols.subject_identifiers import Subject, principals
 
 PUSH_PATH = "/ssf/events"
+VERIFICATION_TIMEOUT = 30
 EVENTS_REQUESTED = (caep.SESSION_REVOKED, caep.CREDENTIAL_CHANGE, VERIFICATION)
 PAYLOAD_RULES = {**caep.PAYLOAD_RULES, VERIFICATION: check_verification}
 TOKEN_PRINCIPAL_CLAIMS = ("client_id", "sub", "azp")
@@ -102,6 +104,7 @@ class SsfReceiver:
     _authorization: str = attrs.field(default="", repr=False)
     _state: str = attrs.field(default="", repr=False)
     _replay: ReplayGuard = attrs.field(factory=ReplayGuard)
+    _verification: trio.Event = attrs.field(factory=trio.Event, repr=False)
 
     @property
     def endpoint(self) -> str:
@@ -151,6 +154,10 @@ class SsfReceiver:
             headers=auth))
         if answer.status != 204:
             raise ReceiverSetupFailed(f"verification request answered {answer.status}")
+        with trio.move_on_after(VERIFICATION_TIMEOUT):
+            await self._verification.wait()
+        if not self.verified:
+            raise ReceiverSetupFailed("the transmitter never sent the verification event")
 
     async def _refresh_keys(self) -> None:
         assert self.metadata is not None
@@ -234,6 +241,8 @@ class SsfReceiver:
         if event.event_type == VERIFICATION:
             ok = event.payload.get("state") == self._state
             self.verified = self.verified or ok
+            if ok:
+                self._verification.set()
             await self.host.audit("ssf.stream_verified" if ok else "set.ignored", decision="allow" if ok else "deny",
                                   reason="verification state echoed" if ok else "unexpected verification state",
                                   **common)

@@ -9,9 +9,9 @@ earlier entry issued or served to the agent (``vault.token_served``, ``token.iss
 types are the call's path with identifiers replaced by ``*`` (a segment after a plural collection
 name, or holding a digit): ``GET /crm/v1/accounts/001x/contacts`` → ``GET crm/*/accounts/*/contacts``.
 
-Scoring is micro-batched: new activity of an agent schedules an evaluation at the next multiple
-of ``interval`` seconds (nothing runs on idle days, so 45 simulated days cost a few hundred
-evaluations). Each evaluation that is not NORMAL, or changes the level, is audited as
+Scoring is throttled per ``interval`` seconds: activity after a quiet interval is scored at once;
+activity during a busy one is batched into one evaluation when the interval ends (nothing runs on
+idle days, so 45 simulated days cost a few hundred evaluations and no extra clock wake-ups). Each evaluation that is not NORMAL, or changes the level, is audited as
 ``risk.scored`` (``details.score``, ``threshold``, ``level``, the explained factors); after each
 active day a ``risk.scored`` with ``period: day`` records that day's peak. Reaching HIGH opens one
 alert per agent (sent on ``alerts`` to the response orchestrator) until ``resolve`` is called.
@@ -79,6 +79,7 @@ class ThreatDetectionActor(Actor):
     _baselines: dict[str, tuple[int, Baseline]] = attrs.field(factory=dict)
     _dirty: set[str] = attrs.field(factory=set)
     _due: float | None = None
+    _last_evaluation: float = -math.inf
     _peaks: dict[str, RiskAssessment] = attrs.field(factory=dict)
     _alerted: set[str] = attrs.field(factory=set)
     _wake: trio.Event = attrs.field(factory=trio.Event, repr=False)
@@ -148,9 +149,9 @@ class ThreatDetectionActor(Actor):
                 self._today[agent] = (today, (total if day == today else 0) + observation.records)
                 self._dirty.add(agent)
                 if self._due is None:
-                    self._due = math.ceil(self.runtime.clock.now_float() / self.interval) * self.interval
-                    if self._due <= self.runtime.clock.now_float():
-                        self._due += self.interval
+                    now = self.runtime.clock.now_float()
+                    quiet = now - self._last_evaluation >= self.interval
+                    self._due = now if quiet else self._last_evaluation + self.interval
                 self._wake.set()
 
     # ------------------------------------------------------------------ evaluation
@@ -185,7 +186,7 @@ class ThreatDetectionActor(Actor):
                     del self._peaks[agent]
                     await self._record(peak, period="day")
             if self._due is not None and now >= self._due:
-                self._due = None
+                self._due, self._last_evaluation = None, now
                 dirty, self._dirty = sorted(self._dirty), set()
                 for agent in dirty:
                     await self.evaluate(agent, now=int(now))

@@ -377,11 +377,12 @@ class VaultActor(HttpActor):
                 await self._wake.wait()
                 continue
             first = min(at for at, _ in due)
-            with trio.move_on_after(max(0.0, first - self.runtime.clock.now_float())) as waited:
+            # A microsecond past the due second, so the float clock reads that whole second.
+            with trio.move_on_after(max(0.0, first - self.runtime.clock.now_float()) + 1e-6) as waited:
                 await self._wake.wait()
             if not waited.cancelled_caught:
                 continue
-            now = self.runtime.clock.now()
+            now = self.runtime.clock.now_float()
             for at, token in due:
                 if at <= now:
                     await self._refresh_ahead(token)

@@ -32,6 +32,8 @@ import attrs
 MIN_KNOWN_SECRET = 8
 HIGH_ENTROPY_MIN_LENGTH = 32
 HIGH_ENTROPY_BITS_PER_CHAR = 4.0
+HEX_BITS_PER_CHAR = 3.5
+"""Hex strings carry at most 4 bits per character; random hex sits near 3.8."""
 MIN_SEGMENT = 20
 """A high-entropy candidate needs one run this long without ``/ . -`` (paths and slugs have none)."""
 
@@ -94,7 +96,8 @@ def _looks_random(candidate: str) -> bool:
     if max(len(segment) for segment in re.split(r"[/.-]", candidate)) < MIN_SEGMENT:
         return False
     classes = sum(bool(re.search(p, candidate)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]"))
-    return classes >= 2 and shannon_entropy(candidate) >= HIGH_ENTROPY_BITS_PER_CHAR
+    threshold = HEX_BITS_PER_CHAR if re.fullmatch(r"[0-9a-fA-F]+", candidate) else HIGH_ENTROPY_BITS_PER_CHAR
+    return classes >= 2 and shannon_entropy(candidate) >= threshold
 
 
 def scan(text: str, *, known_secrets: Iterable[str] = ()) -> tuple[Finding, ...]:

@@ -45,7 +45,7 @@ from protocols.protected_resource import ProtectedResourceMetadata, bearer_chall
 from protocols.token_exchange import ActClaim, InvalidActClaim
 
 __all__ = [
-    "Authorized", "FORBIDDEN", "INVALID_PARAMS", "INVALID_REQUEST", "McpMessage", "McpProtection",
+    "Authorized", "FORBIDDEN", "INVALID_PARAMS", "INVALID_REQUEST", "METHOD_NOT_FOUND", "McpMessage", "McpProtection",
     "MissingBearerToken", "PARSE_ERROR", "ResourceCatalogue", "RpcRejected", "authenticate", "challenge",
     "fga_user", "forbidden", "missing_scopes", "parse_message", "rpc_error", "scope_covers", "token_key_id",
 ]
@@ -54,10 +54,12 @@ __all__ = [
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 INVALID_PARAMS = -32602
+METHOD_NOT_FOUND = -32601
 FORBIDDEN = -32003
 """Implementation-defined: the user of the token may not read this resource (FGA said no)."""
 
-_RPC_STATUS = {PARSE_ERROR: 400, INVALID_REQUEST: 400, INVALID_PARAMS: 400, FORBIDDEN: 403}
+_RPC_STATUS = {PARSE_ERROR: 400, INVALID_REQUEST: 400, INVALID_PARAMS: 400, METHOD_NOT_FOUND: 404, FORBIDDEN: 403}
+"""HTTP status per JSON-RPC code, as the MCP streamable-HTTP transport (2026-07-28) maps them."""
 
 
 @attrs.frozen(kw_only=True)

@@ -89,7 +89,7 @@ def encode_raw(data: bytes) -> str:
 
 def decode_raw(raw: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        return base64.b64decode(raw + "=" * (-len(raw) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise MalformedMessage("raw is not base64url") from None
 
@@ -128,7 +128,8 @@ def parse_message(data: bytes) -> MailMessage:
     if len(attachments) > MAX_ATTACHMENTS:
         raise MalformedMessage("too many attachments")
     return MailMessage(sender=sender, to=to, cc=_addresses(email.get_all("Cc", [])),
-                       subject=str(email.get("Subject", "")), text=body.get_content() if body is not None else "",
+                       subject=str(email.get("Subject", "")),
+                       text=body.get_content().replace("\r\n", "\n") if body is not None else "",
                        attachments=tuple(attachments), message_id=str(email.get("Message-ID", "")),
                        date=str(email.get("Date", "")))
 

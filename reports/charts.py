@@ -22,7 +22,7 @@ from reports.risk_chart import risk_svg
 from reports.sequence_diagram import sequence_svg
 from reports.svg_figures import inline_svg
 from reports.timeline_chart import PhaseMark, TimelineEvent, timeline_svg
-from reports.classification import RUN, layer_of, shown_outcome
+from reports.classification import LAYER_BY_KEY, RUN, layer_of, shown_outcome
 
 CHART_PREFIX = "report-"
 
@@ -49,10 +49,12 @@ def build_charts(report: Report) -> dict[str, Chart]:
     def add(key: str, title: str, caption: str, svg: str) -> None:
         charts[key] = Chart(key=key, title=title, caption=caption, svg=svg)
 
-    bars = [LayerBar(label=layer.label, defence=layer.defence, allowed=layer.allowed, denied=layer.denied)
+    bars = [LayerBar(label=LAYER_BY_KEY[layer.key].short, defence=layer.defence, allowed=layer.allowed,
+                     denied=layer.denied)
             for layer in report.layers if layer.defence or layer.allowed or layer.denied]
     add("layers", "Decisions per layer",
-        "Allowed (green) and denied (red) decisions; ◆ marks the four authorization layers of the defence in depth.",
+        "Allowed (green, ✓) and denied (red, ✗) decisions; ◆ marks the four authorization layers of the defence "
+        "in depth.",
         layer_svg(bars))
     events = [TimelineEvent(time=e.time, layer=layer_of(e).key, outcome=shown_outcome(e))
               for e in report.entries if layer_of(e) is not RUN]

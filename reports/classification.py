@@ -128,6 +128,7 @@ RULES: tuple[Rule, ...] = (
     Rule(prefix="agent.suspended", layer=THREAT),
     # Registry, shadow-AI discovery, governance.
     Rule(prefix="discovery.", layer=GOVERNANCE),
+    Rule(prefix="shadow_ai.", layer=GOVERNANCE),
     Rule(prefix="registry.", layer=GOVERNANCE),
     Rule(prefix="governance.", layer=GOVERNANCE),
     Rule(prefix="agent.registered", layer=GOVERNANCE),

@@ -5,8 +5,9 @@ Rules (``severity``: critical, high, medium, info):
 * critical — every integrity problem (tampered or inconsistent audit evidence);
 * high — a phase that did not meet the scenario (``run.json``); an incident (risk over threshold)
   with its containment time, or not contained; a discovery entry rating an account ``HIGH`` or
-  ``CRITICAL`` (``details.level`` or ``details.risk``: shadow AI);
-* medium — an approval denied or expired; an output-filter entry that blocked something;
+  ``CRITICAL`` (``discovery.*`` / ``shadow_ai.*`` with ``details.level`` or ``details.risk``);
+* medium — an approval denied or expired (as counted in the summary); an output-filter entry that
+  blocked something;
 * info — each group of denials with the same layer, event and reason: a control that held.
 """
 
@@ -21,12 +22,13 @@ import attrs
 from protocols.audit_chain import AuditEntry
 from reports.audit_fields import day_time_label, duration_label, text_detail
 from reports.classification import counted_outcome, layer_of
-from reports.governance import approval_kind
+from reports.governance import approval_kind, counted_approval_entries
 from reports.incidents import Incident
 from reports.integrity import Integrity
 
 SEVERITIES = ("critical", "high", "medium", "info")
 HIGH_RISK = frozenset({"HIGH", "CRITICAL"})
+REASON_LIMIT = 160
 
 
 @attrs.frozen(kw_only=True)
@@ -62,19 +64,20 @@ def find_findings(*, integrity: Integrity, phases: Sequence[dict[str, Any]], ent
     found.extend(_incident_finding(incident) for incident in incidents)
     for entry in entries:
         level = (text_detail(entry, "level", "risk") or "").upper()
-        if entry.event.startswith("discovery.") and level in HIGH_RISK:
+        if entry.event.startswith(("discovery.", "shadow_ai.")) and level in HIGH_RISK:
             who = text_detail(entry, "account", "account_id") or entry.agent or entry.subject or "an account"
             found.append(Finding(severity="high", title=f"Unregistered agent found: {who}",
                                  detail=f"risk {level}" + (f": {entry.reason}" if entry.reason else ""), seq=entry.seq))
+        if entry.event.startswith("output_filter.") and counted_outcome(entry) == "deny":
+            found.append(Finding(severity="medium", title="Credential caught in agent output",
+                                 detail=entry.reason or entry.event, seq=entry.seq))
+    for entry in counted_approval_entries(entries):
         kind = approval_kind(entry)
         if kind in ("denied", "expired"):
             found.append(Finding(severity="medium", title=f"Approval {kind}",
                                  detail=f"{entry.event} for {entry.agent or entry.actor}"
                                         + (f": {entry.reason}" if entry.reason else ""), seq=entry.seq))
-        if entry.event.startswith("output_filter.") and counted_outcome(entry) == "deny":
-            found.append(Finding(severity="medium", title="Credential caught in agent output",
-                                 detail=entry.reason or entry.event, seq=entry.seq))
-    denials = Counter()
+    denials: Counter[tuple[str, str, str]] = Counter()
     first_seq: dict[tuple[str, str, str], int] = {}
     for entry in entries:
         if counted_outcome(entry) == "deny":
@@ -82,6 +85,7 @@ def find_findings(*, integrity: Integrity, phases: Sequence[dict[str, Any]], ent
             denials[group] += 1
             first_seq.setdefault(group, entry.seq)
     for (label, event, reason), count in denials.items():
+        shown = reason if len(reason) <= REASON_LIMIT else reason[: REASON_LIMIT - 1] + "…"
         found.append(Finding(severity="info", title=f"Control held: {label}",
-                             detail=f"{event} denied {count}× — {reason}", seq=first_seq[(label, event, reason)]))
+                             detail=f"{event} denied {count}× — {shown}", seq=first_seq[(label, event, reason)]))
     return tuple(sorted(found, key=lambda f: (SEVERITIES.index(f.severity), f.seq if f.seq is not None else 0)))

@@ -2,9 +2,10 @@
 
 Detail keys read:
 
-* ``details.score`` (number) on any entry — typically ``risk.scored`` — is a point of the risk
-  series of the entry's ``agent`` (or ``details.agent_id``); ``details.threshold`` (number) is the
-  threshold in force; ``details.level`` (``NORMAL``, ``HIGH``...) is shown when present.
+* ``details.score`` (number) on an entry of the threat layer — typically ``risk.scored`` — is a
+  point of the risk series of the entry's ``agent`` (or ``details.agent_id``); ``details.threshold``
+  (number) is the threshold in force; ``details.level`` (``NORMAL``, ``HIGH``...) is shown when
+  present. (Scores elsewhere, e.g. a shadow-AI discovery rating, are not behavioural risk.)
 * An incident **opens** at the first score at or above its threshold while none is open for that
   agent, or at an ``incident.opened`` / ``threat.detected`` / ``anomaly.detected`` entry.
 * It is **contained** by the next containment entry for the same agent: ``agent.suspended``,
@@ -24,7 +25,7 @@ import attrs
 
 from protocols.audit_chain import AuditEntry
 from reports.audit_fields import detail, number_detail, parse_time, text_detail
-from reports.classification import RUN, layer_of
+from reports.classification import RUN, THREAT, layer_of
 
 OPENING_EVENTS = frozenset({"incident.opened", "threat.detected", "anomaly.detected"})
 CONTAINMENT_EVENTS = frozenset({"agent.suspended", "incident.contained", "threat.contained", "logout.universal"})
@@ -68,7 +69,7 @@ def risk_series(entries: Iterable[AuditEntry]) -> tuple[RiskPoint, ...]:
     points = []
     for entry in entries:
         score = number_detail(entry, "score")
-        if score is None or layer_of(entry) is RUN:
+        if score is None or layer_of(entry) is not THREAT:
             continue
         points.append(RiskPoint(seq=entry.seq, time=entry.time, agent=agent_of(entry), score=score,
                                 threshold=number_detail(entry, "threshold"), level=text_detail(entry, "level")))
@@ -93,6 +94,8 @@ def find_incidents(entries: Sequence[AuditEntry]) -> tuple[Incident, ...]:
             continue
         agent = agent_of(entry)
         score, threshold = number_detail(entry, "score"), number_detail(entry, "threshold")
+        if layer_of(entry) is not THREAT:
+            score = threshold = None
         incident = open_by_agent.get(agent)
         if incident is None and score is not None and threshold is not None and score < threshold:
             reads[agent] = 0

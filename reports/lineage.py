@@ -112,6 +112,8 @@ def normalized_kind(value: str | None) -> str | None:
 
 def inferred_kind(entry: AuditEntry) -> str:
     event = entry.event
+    if event.endswith(".redeemed"):
+        return "access_token"  # a redeemed grant (ID-JAG via RFC 7523 jwt-bearer) yields an access token
     if event.startswith("id_jag."):
         return "id_jag"
     if event.startswith(("token_exchange.", "token.exchanged")):

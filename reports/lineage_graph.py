@@ -1,7 +1,7 @@
 """The token lineage drawn left to right: one column per generation, arrows from parent to child.
 
 Each box names the token's kind and fingerprint, who issued it and who holds it; a revoked token
-has a red border and says when. Rows within a column follow the order the tokens appeared in.
+has a red border and says when. Columns are top-aligned; ``layout`` orders each column (see there).
 """
 
 from __future__ import annotations
@@ -39,21 +39,39 @@ def _lines(node: TokenNode) -> tuple[str, str, str]:
     return first, second[:44], third
 
 
-def lineage_svg(lineage: Lineage) -> str:
+def layout(lineage: Lineage) -> dict[int, list[TokenNode]]:
+    """Columns by generation; roots with descendants first, then each column ordered by the mean row
+    of its parents (fewer crossing arrows), ties by audit order."""
     depth = lineage.depth()
+    parents: dict[str, list[str]] = {}
+    for edge in lineage.edges:
+        parents.setdefault(edge.child, []).append(edge.parent)
+    has_children = {edge.parent for edge in lineage.edges}
     columns: dict[int, list[TokenNode]] = {}
     for node in lineage.nodes:
         columns.setdefault(depth[node.key], []).append(node)
+    row: dict[str, int] = {}
+    for col in sorted(columns):
+        if col == 0:
+            columns[col].sort(key=lambda n: (n.key not in has_children, n.seq))
+        else:
+            columns[col].sort(key=lambda n: (sum(row.get(p, 0) for p in parents.get(n.key, [])) /
+                                             max(len(parents.get(n.key, [])), 1), n.seq))
+        row.update({node.key: index for index, node in enumerate(columns[col])})
+    return columns
+
+
+def lineage_svg(lineage: Lineage) -> str:
+    columns = layout(lineage)
     n_cols = max(columns) + 1 if columns else 1
     n_rows = max((len(nodes) for nodes in columns.values()), default=1)
     width = max(7.5, n_cols * (BOX_W + COL_GAP) + 0.6)
     height = n_rows * (BOX_H + ROW_GAP) + 0.5
     centre: dict[str, tuple[float, float]] = {}
     for col, nodes in columns.items():
-        offset = (n_rows - len(nodes)) * (BOX_H + ROW_GAP) / 2
         for row, node in enumerate(nodes):
             x = 0.3 + col * (BOX_W + COL_GAP)
-            y = height - 0.25 - offset - row * (BOX_H + ROW_GAP) - BOX_H
+            y = height - 0.25 - row * (BOX_H + ROW_GAP) - BOX_H
             centre[node.key] = (x, y)
     with svg_figure(width=width, height=height) as figure:
         axes = figure.add_axes((0, 0, 1, 1))

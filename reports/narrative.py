@@ -3,7 +3,8 @@
 Each entry becomes one step: a sentence from ``SENTENCES`` when the event is known and every field
 the sentence names is present (``{actor}``, ``{agent}``, ``{subject}``, ``{reason}`` or a detail
 key), otherwise a generic sentence built from the entry's own fields. Consecutive identical steps
-are folded (``×3``). The phase paragraph states the runner's outcome and counts the decisions.
+are folded (``×3``). The phase paragraph names the actors, counts the decisions and lists the denials
+(the runner's own outcome line is shown above it by the templates).
 """
 
 from __future__ import annotations
@@ -47,6 +48,17 @@ SENTENCES: dict[str, str] = {
     "agent.suspended": "{actor} suspends {agent}",
     "certification.certified": "{actor} certifies {entitlement}",
     "certification.revoked": "{actor} revokes {entitlement}",
+    "api.called": "{actor} serves {agent}: {reason}",
+    "mcp.resource_read": "{actor} returns {uri} to {agent}",
+    "mcp.resource_denied": "{actor} refuses {uri} to {agent}",
+    "token.refreshed": "{actor} refreshes {agent}'s token (scope {scope})",
+    "vault.connected": "{subject} links {provider} to the token vault (scope {scope})",
+    "vault.token_refreshed": "the vault refreshes the {connection} token",
+    "id_jag.redeemed": "{actor} redeems the ID-JAG and issues {agent} an access token (scope {scope})",
+    "id_jag.denied": "{actor} refuses an ID-JAG to {agent} (scope {scope})",
+    "shadow_ai.discovered": "{actor} flags {account} as {risk} risk",
+    "ciba.pending": "{actor} answers {agent}'s poll: not yet",
+    "approval.decided": "{approver} decides on the device: {reason}",
 }
 
 
@@ -86,6 +98,8 @@ def sentence(entry: AuditEntry) -> str:
         text += f" for {entry.agent}"
     if entry.subject:
         text += f" on behalf of {entry.subject}"
+    if entry.reason and shown_outcome(entry) != "deny":
+        text += f": {entry.reason}"
     return text
 
 
@@ -101,18 +115,23 @@ def steps(entries: Sequence[AuditEntry]) -> tuple[Step, ...]:
     return tuple(folded)
 
 
-def paragraph(*, outcome: str, entries: Sequence[AuditEntry]) -> str:
-    """The phase in a few sentences: the runner's outcome, who took part, what was allowed and denied."""
+def _short(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def paragraph(*, entries: Sequence[AuditEntry]) -> str:
+    """The phase's evidence in a few sentences: who took part, how many decisions, what was denied."""
     if not entries:
-        return f"{outcome} No audit entry was recorded during this phase.".strip()
+        return "No audit entry was recorded during this phase."
     actors = list(dict.fromkeys(entry.actor for entry in entries))
     outcomes = Counter(counted_outcome(entry) for entry in entries)
-    text = (f"{outcome} The audit log holds {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} for this phase "
+    text = (f"The audit log holds {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} for this phase "
             f"from {len(actors)} actor{'s' if len(actors) != 1 else ''} ({', '.join(actors)}): "
-            f"{outcomes['allow']} allowed, {outcomes['deny']} denied.")
+            f"{outcomes['allow']} decision{'s' if outcomes['allow'] != 1 else ''} allowed, {outcomes['deny']} denied.")
     denials = [entry for entry in entries if counted_outcome(entry) == "deny"]
     if denials:
-        listed = "; ".join(f"{e.event} by {e.actor}" + (f" ({e.reason})" if e.reason else "") for e in denials[:6])
+        listed = "; ".join(f"{e.event} by {e.actor}" + (f" ({_short(e.reason)})" if e.reason else "")
+                           for e in denials[:6])
         more = f" and {len(denials) - 6} more" if len(denials) > 6 else ""
         text += f" Denied: {listed}{more}."
-    return text.strip()
+    return text

@@ -8,6 +8,7 @@ wall clock or the machine: the same run renders to the same bytes.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,9 @@ def _outcome(entry: AuditEntry) -> str:
     return counted_outcome(entry) or ""
 
 
+@functools.cache
 def environment() -> jinja2.Environment:
+    """The template environment, built once per process (compiled templates are cached in it)."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("reports", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
@@ -80,7 +83,9 @@ def _context(report: Report, charts: dict[str, Chart], document: dict[str, Any])
     for edge in report.lineage.edges:
         parents[edge.child].append(f"#{edge.parent}")
     return {"report": report, "header": report.header, "integrity": report.integrity, "charts": charts,
-            "summary": document["summary"], "parents": parents}
+            "summary": document["summary"], "parents": parents,
+            "certification": {verdict: sum(1 for row in report.certifications if row.verdict == verdict)
+                              for verdict in ("certified", "revoked")}}
 
 
 def _write(path: Path, text: str) -> None:

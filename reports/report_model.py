@@ -193,7 +193,7 @@ def _section(*, number: int, name: str, ok: bool | None, outcome: str, facts: di
         facts=tuple((str(key), _text(value)) for key, value in facts.items()),
         started_at=group.started_at if group else None, finished_at=group.finished_at if group else None,
         entries=entries, flow=messages(entries), steps=steps(entries),
-        paragraph=paragraph(outcome=outcome, entries=entries), allowed=outcomes["allow"], denied=outcomes["deny"])
+        paragraph=paragraph(entries=entries), allowed=outcomes["allow"], denied=outcomes["deny"])
 
 
 def build_report(record: RunRecord) -> Report:

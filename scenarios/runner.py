@@ -30,7 +30,7 @@ from scenarios.progress import ProgressCallback, ProgressEvent
 from reports import RenderedReport, render_run
 
 HTTP_AUTOJUMP_THRESHOLD = 0.05
-RUN_FILES = ("audit.sqlite", "audit.jsonl", "run.json", "summary.md", "trustbench.log",
+RUN_FILES = ("audit.sqlite", "audit.sqlite-wal", "audit.sqlite-shm", "audit.jsonl", "run.json", "summary.md", "trustbench.log",
              "report.html", "report.md", "report.json", "vault.sqlite")
 
 

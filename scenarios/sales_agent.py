@@ -26,6 +26,8 @@ from scenarios.cross_domain_cast import CrossDomainCast, build_cross_domain
 from scenarios.vault_cast import VaultCast, build_vault_cast
 from scenarios.approvals_cast import ApprovalCast, build_approvals
 from scenarios.sales_governance import attach_control_plane
+from scenarios.sales_security import attach_sales_security
+from scenarios.security_cast import connect_security
 from scenarios.world import World
 
 DAY = 86400
@@ -50,6 +52,8 @@ class SalesCast:
     """CIBA at the IdP, approvers' apps and mailboxes, action gates (``scenarios.approvals_cast``)."""
     control: Any = None
     """Registry, discovery, privileged vault, governance (``scenarios.control_plane.ControlPlane``)."""
+    security: Any = None
+    """Threat detection and universal logout (``scenarios.security_cast.SecurityOps``), if the world has them."""
 
     def services(self) -> list[tuple[str, str, str]]:
         """(name, base URL, discovery URL or '') of every actor reachable over the network."""
@@ -120,9 +124,12 @@ async def start_cast(*, world: World, runtime: Runtime, nursery: trio.Nursery) -
     for actor in [*http_actors, *cast.browsers.values()]:
         await nursery.start(actor.run)
     cast.control = await attach_control_plane(cast, nursery)  # registers its actors before serving
+    cast.security = await attach_sales_security(cast, nursery)  # registers the SSF transmitter too
     await nursery.start(runtime.network.serve)
     await federate(idp=cast.idp, google=cast.google, domain=world.domain)
     if world.fga is not None:  # the scenario's authorization model and tuples, loaded through the API
         await cast.fga.bootstrap(store_name=world.fga.store_name, model=world.fga.model, tuples=world.fga.tuples)
         connect_mcp_servers(cast.mcp_servers.values(), fga=cast.fga, idp=cast.idp)
+    if cast.security is not None:  # receivers create and verify their SSF streams; the routine starts
+        await connect_security(cast.security, nursery)
     return cast

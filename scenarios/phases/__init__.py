@@ -8,6 +8,7 @@ from scenarios.phases.cross_domain import phase_4_cross_domain
 from scenarios.phases.async_approval import phase_5_async_approval
 from scenarios.phases.multi_system_execution import phase_6_multi_system_execution
 from scenarios.phases.user_authentication import phase_2_user_authentication
+from scenarios.phases.threat_detection import phase_8_threat_detection
 
 PHASES = {
     1: phase_1_discovery_registration,
@@ -17,4 +18,5 @@ PHASES = {
     5: phase_5_async_approval,
     6: phase_6_multi_system_execution,
     7: phase_7_governance,
+    8: phase_8_threat_detection,
 }

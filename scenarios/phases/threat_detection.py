@@ -33,6 +33,7 @@ from protocols.http import HttpRequest
 from protocols.jose.keys import SigningKey
 from protocols.oauth.client_auth import basic_authorization, client_assertion_params
 from scenarios.phase_result import PhaseResult
+from scenarios.sales_security import morning_tokens, sales_probes
 from scenarios.security_cast import SecurityOps
 from scenarios.world import PhaseSpec
 
@@ -245,6 +246,11 @@ def drill_result(phase: PhaseSpec, target: DrillTarget, outcome: DrillOutcome) -
         "why": peak.reason if peak is not None else "",
         "agent lifecycle": outcome.lifecycle,
     })
+    first_try: dict[str, Any] = {}
+    for a in report.attempts:
+        first_try.setdefault(f"{a.credential} → {a.receiver}", a)
+    for label, a in sorted(first_try.items()):
+        facts[f"before: {label}"] = "accepted" if a.ok else f"refused (HTTP {a.status})"
     for label, (attempts, ok) in sorted(by_receiver.items()):
         facts[f"after: {label}"] = f"{ok} of {attempts} accepted"
     if outcome.incident is not None:
@@ -267,3 +273,32 @@ def drill_result(phase: PhaseSpec, target: DrillTarget, outcome: DrillOutcome) -
 
 def _clock(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+async def phase_8_threat_detection(cast: Any, phase: PhaseSpec) -> PhaseResult:
+    """The sales-agent scenario's phase 8 (day 45): Sarah's morning with the agent, then the theft."""
+    security, plane = cast.security, cast.control
+    if security is None or security.settings.attack is None:
+        return PhaseResult(number=phase.number, name=phase.name, ok=False,
+                           outcome="The world has no [detection] and [attack] sections: nothing to run.")
+    agent, person = cast.agents[phase.agent], cast.world.person(phase.user)
+    problem = await sign_in(cast.browsers.get(phase.user), agent)
+    delegation = next((d for d in agent.delegations.values() if d.email == person.email), None)
+    polling = plane.jobs.get(agent.name)
+    if problem or delegation is None or polling is None:
+        return PhaseResult(number=phase.number, name=phase.name, ok=False,
+                           outcome=f"The morning's work could not start: {problem or 'no delegation or CRM client'}.")
+    signed_in_at = cast.runtime.clock.now_float()
+    tokens = await morning_tokens(cast, agent.name, delegation)
+    owner = cast.world.person(cast.world.agent(phase.agent).owner)
+    team = security.settings.detection.security_team
+    target = DrillTarget(
+        runtime=cast.runtime, security=security, agent=agent, browser=cast.browsers.get(phase.user), crm=plane.crm,
+        idp=cast.idp, pam=plane.pam, credential_id=f"{agent.name}-crm", crm_client=polling.client,
+        credentials=plane.credentials_for(agent.name), registry=plane.security,
+        mailboxes={"security team": (team, security.security_password),
+                   person.name: (person.email, plane.mailboxes[person.id].password),
+                   f"{owner.name} (owner)": (owner.email, plane.mailboxes[owner.id].password)},
+        extra_probes=sales_probes(cast, tokens, agent_id=agent.name, user=delegation.subject))
+    outcome = await run_drill(target, signed_in_at=signed_in_at)
+    return drill_result(phase, target, outcome)

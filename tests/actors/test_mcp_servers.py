@@ -93,11 +93,11 @@ HOSTILE = [
     ("unknown resource URI", lambda c, url: rpc(url, read("crm://nothing/here"), mint(c)), 400, INVALID_PARAMS),
     ("path traversal in a template", lambda c, url: rpc(url, read("crm://accounts/../purchases"), mint(c)), 400, INVALID_PARAMS),
     ("GET stream", lambda c, url: HttpRequest.get(url, headers={"authorization": "Bearer " + mint(c), "accept": ACCEPT}), 405, "method_not_allowed"),
-    ("subscriptions/listen", lambda c, url: rpc(url, '{"jsonrpc":"2.0","id":3,"method":"subscriptions/listen"}', mint(c)), 400, -32601),
+    ("subscriptions/listen", lambda c, url: rpc(url, '{"jsonrpc":"2.0","id":3,"method":"subscriptions/listen"}', mint(c)), 404, -32601),
 ]
 
 
-async def test_hostile_requests_get_the_right_status_never_a_500(cast):
+async def test_hostile_requests_get_the_right_status_never_a_500(cast, autojump_clock):
     """Every case of HOSTILE on one cast (a cast costs seconds of key generation)."""
     url = cast.mcp_servers["mcp-crm"].resource
     for name, build, status, error in HOSTILE:
@@ -116,7 +116,7 @@ async def test_hostile_requests_get_the_right_status_never_a_500(cast):
         assert ok.status == 200 and "Julie Martinez" in ok.json()["result"]["contents"][0]["text"], name
 
 
-async def test_decisions_are_audited_and_lists_filtered(cast):
+async def test_decisions_are_audited_and_lists_filtered(cast, autojump_clock):
     await _metadata_and_challenge_point_at_each_other(cast)
     await _every_decision_is_audited_with_user_agent_and_reason(cast)
     await _lists_show_only_what_the_user_may_read(cast)

@@ -92,4 +92,4 @@ def test_redemption_and_refresh_families_link_tokens_and_the_vault_hands_them_ov
     served = next(node for node in lineage.nodes if node.key == key("crm-2"))
     assert (served.kind, served.issuer, served.holder) == ("vault_token", "crm", "agent")
     redeemed = next(node for node in lineage.nodes if node.key == key("pat-1"))
-    assert redeemed.issuer == "pricing-as"
+    assert (redeemed.issuer, redeemed.kind) == ("pricing-as", "access_token")

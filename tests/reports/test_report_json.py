@@ -31,7 +31,7 @@ LAYER_PREFIXES = {
     "ciba.": "approval", "approval.": "approval",
     "risk.": "threat", "threat.": "threat", "anomaly.": "threat", "incident.": "threat", "logout.": "threat",
     "caep.": "threat", "set.": "threat", "agent.suspended": "threat",
-    "discovery.": "governance", "registry.": "governance", "governance.": "governance",
+    "discovery.": "governance", "shadow_ai.": "governance", "registry.": "governance", "governance.": "governance",
     "agent.registered": "governance", "agent.": "agent",
 }
 NOT_COUNTED = {"agent"}
@@ -133,11 +133,12 @@ def expected_summary(entries: list[dict], run: dict) -> dict:
         by_layer[layer(entry)]["events"] += 1
         if outcome(entry):
             by_layer[layer(entry)][outcome(entry)] += 1
-    approvals = Counter(approval_kind(e) for e in events)
+    ciba = [e for e in events if e["event"].startswith("ciba.")]
+    approvals = Counter(approval_kind(e) for e in (ciba or events))
     incident_count = incidents(events)
     failed_phases = [p for p in run["phases"] if not p["ok"]]
     high = len(failed_phases) + incident_count + sum(
-        1 for e in events if e["event"].startswith("discovery.")
+        1 for e in events if e["event"].startswith(("discovery.", "shadow_ai."))
         and str(e["details"].get("level") or e["details"].get("risk") or "").upper() in ("HIGH", "CRITICAL"))
     medium = approvals["denied"] + approvals["expired"] + sum(
         1 for e in events if e["event"].startswith("output_filter.") and outcome(e) == "deny")

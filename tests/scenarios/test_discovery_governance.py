@@ -103,3 +103,17 @@ async def test_only_the_owner_can_decide_and_undecided_items_are_revoked_at_the_
         status, body = await submit(plane, campaign_id=john_campaign["id"], token=john_token, entitlement=item,
                                     decision="certify")
         assert status in (400, 401)
+
+
+def test_data_pipeline_scenario_rotates_six_times_without_a_failed_call(tmp_path):
+    from scenarios.library import SCENARIOS
+    from scenarios.runner import RunOptions, run_scenario
+    from scenarios.world import load_world
+
+    scenario = SCENARIOS["data-pipeline"]
+    result = run_scenario(RunOptions(scenario=scenario, world=load_world(scenario.world_file),
+                                     transport=Transport.CHANNEL, seed=1, out_dir=tmp_path))
+    assert result.ok, [p.outcome for p in result.phases]
+    final = result.phases[-1].facts
+    assert final["failed"] == 0 and final["password versions used"] == "2 → 3 → 4 → 5 → 6 → 7 → 8"
+    assert final["calls accepted on the previous password (overlap)"] > 0

@@ -45,13 +45,14 @@ def test_approved_refused_unanswered(runs, transport):
     assert refused.outcome == ("Your purchase PO-2025-0042 (12 500.00 EUR, Fabrikam Analytics) was not placed: "
                                "Maria Garcia refused the purchase. Nothing was ordered.")
     assert silent.facts["answer"] == "expired" and silent.facts["orders placed"] == 0
+    assert silent.facts["notifications"] == 1
     lines = entries(result)
     executed = [e for e in lines if e["event"] == "action.executed"]
     assert [e["details"]["authorization_details"][0]["identifier"] for e in executed] == ["PO-2025-0041"]
     (denied,) = [e for e in lines if e["event"] == "ciba.denied"]
     assert denied["details"]["approver"] == "Maria Garcia" and denied["details"]["answer"] == "Not in this quarter's budget"
     assert [e["event"] for e in lines if e["event"] in ("ciba.pinged", "ciba.expired")] == \
-        ["ciba.pinged", "ciba.pinged", "ciba.expired"]
+        ["ciba.pinged", "ciba.pinged", "ciba.expired", "ciba.pinged"]      # the OP pings the expiry too
 
 
 def test_both_transports_make_the_same_decisions(runs):

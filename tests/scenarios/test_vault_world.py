@@ -1,0 +1,75 @@
+"""Phase 6 in the scenario run over both transports, the vault's store in the run directory, and
+the world-file sections of the vault (each mistake a one-line error naming the field)."""
+
+import sqlite3
+
+import pytest
+
+from scenarios.library import SCENARIOS
+from scenarios.world import WorldError, parse_world
+
+BASE = SCENARIOS["sales-agent"].world_file.read_text()
+SOURCE = str(SCENARIOS["sales-agent"].world_file.parent / "w.toml")  # beside the MCP catalogue
+
+
+def test_phase_6_passes_over_both_transports_with_the_same_outcome(channel_run, http_run):
+    phases = [next(p for p in run.phases if p.number == 6) for run in (channel_run, http_run)]
+    assert all(p.ok for p in phases), [p.outcome for p in phases]
+    channel, http = phases
+    for fact in ("proposal total", "shared with", "free slots found", "meeting", "vault tokens"):
+        assert channel.facts[fact] == http.facts[fact], fact
+    assert channel.facts["meeting"].startswith("Acme Corp proposal review: 2025-01-08T10:30:00Z")
+    assert channel.facts["drive file"].startswith("Sales/Proposals/2025/Acme-Corp-Q1.pdf")
+    assert "refresh" not in channel.facts["vault tokens"]
+
+
+def test_the_vault_store_in_the_run_directory_holds_only_ciphertext(channel_run):
+    path = channel_run.out_dir / "vault.sqlite"
+    db = sqlite3.connect(path)
+    connections = db.execute("SELECT provider, status, kek_id, length(ciphertext) FROM connections").fetchall()
+    tokens = db.execute("SELECT slot, kek_id, length(ciphertext) FROM access_tokens").fetchall()
+    db.close()
+    assert sorted(c[0] for c in connections) == ["crm", "google-workspace"]
+    assert all(status == "active" and kek == "kek-1" and size > 32 for _, status, kek, size in connections)
+    assert len(tokens) == 4 and all(size > 100 for *_, size in tokens)
+    data = path.read_bytes()
+    secrets = [s for s in channel_run.secrets if len(s) >= 16]
+    assert [s[:6] for s in secrets if s.encode() in data] == []
+
+
+def world_with(old: str, new: str) -> str:
+    assert BASE.count(old) == 1, old
+    return BASE.replace(old, new)
+
+
+BAD = [
+    (('salesforce = ["crm.read"]', 'salesforce = ["crm.read", "crm.admin"]'),
+     "agents[sales-agent-prod-001].integrations.salesforce: scopes not offered by the integration: crm.admin"),
+    (('google-drive = ["drive.file"]', 'dropbox = ["files"]'),
+     "agents[sales-agent-prod-001].integrations.dropbox: unknown integration 'dropbox'"),
+    (('kind = "crm"', 'kind = "erp"'), "providers[0].kind: must be one of crm, google-workspace, slack, got 'erp'"),
+    (('api = "/crm/v1"', 'api = "/crm/v2"'), "integrations[0].api: a crm provider serves /crm/v1, not /crm/v2"),
+    (('scopes = ["crm.read", "crm.write"]', 'scopes = ["crm.read", "drive.file"]'),
+     "integrations[0].scopes: /crm/v1 has no scope drive.file"),
+    (('refresh_margin = 300', 'refresh_margin = 900'),
+     "vault.refresh_margin: must be shorter than the access-token lifetime of crm"),
+    (('provider = "crm"', 'provider = "sap"'), "integrations[0].provider: unknown provider 'sap'"),
+    (('consent = "admin"', 'consent = "maybe"'), "providers[0].consent: must be one of admin, user, got 'maybe'"),
+    (('name = "token-vault"', 'name = "crm"'), "vault.name: the actor name 'crm' is already used"),
+]
+
+
+@pytest.mark.parametrize("change,message", BAD, ids=[b[1].split(":")[0] for b in BAD])
+def test_vault_world_mistakes_are_one_line_errors(change, message):
+    with pytest.raises(WorldError) as error:
+        parse_world(world_with(*change), source=SOURCE)
+    assert str(error.value) == f"{SOURCE}: {message}"
+
+
+def test_a_world_without_a_vault_has_none_and_agents_cannot_list_integrations():
+    start = BASE.index("[vault]")
+    no_vault = BASE[:start]
+    world = parse_world(no_vault.replace('[agents.integrations]', '[agents.unused]'), source=SOURCE)
+    assert world.connected.vault is None and world.connected.providers == ()
+    with pytest.raises(WorldError, match="agents list integrations but the world has no \\[vault\\]"):
+        parse_world(no_vault + BASE[BASE.index("[[providers]]"):], source=SOURCE)
