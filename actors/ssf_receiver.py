@@ -171,9 +171,9 @@ class SsfReceiver:
                 return HttpResponse.json_body({"err": "invalid_request", "description": "POST a SET here"},
                                               status=405, headers={"allow": "POST"})
             return await self.receive(request)
-        return self._guard(request)
+        return await self._guard(request)
 
-    def _guard(self, request: HttpRequest) -> HttpResponse | None:
+    async def _guard(self, request: HttpRequest) -> HttpResponse | None:
         if not self.revoked_at:
             return None
         scheme, _, token = (request.header("authorization") or "").partition(" ")
@@ -183,7 +183,8 @@ class SsfReceiver:
         hit = sorted(n for n in names if n in self.revoked_at and (iat is None or iat <= self.revoked_at[n]))
         if not hit:
             return None
-        self.host.log.info("token.refused_after_revocation", principal=hit[0], path=request.path)
+        await self.host.audit("token.refused", agent=hit[0], decision="deny", reason="revoked_by_caep_session_revoked",
+                              method=request.method, path=request.path, revoked_at=self.revoked_at[hit[0]])
         return bearer_challenge(realm=self.host.base_url,
                                 error=InvalidToken("the token was revoked (CAEP session-revoked)"))
 

@@ -7,11 +7,12 @@ which each receiver holds a bearer credential issued at onboarding (``onboard``)
 
 ``Publish`` (a mailbox message from the incident-response orchestrator) signs one SET per stream
 that asked for the event type (``aud`` = the stream's audience, one ``jti`` each, the same
-``txn``) and delivers them in child tasks, so the mailbox stays free while receivers answer: a
-receiver that fetches our keys mid-delivery is never deadlocked. Each delivery retries 5xx, 429
-and unreachable answers with exponential backoff (RFC 8935 §2.4 leaves retry policy to the
-transmitter), audits ``set.delivered`` / ``set.refused`` / ``set.undeliverable``, and reports
-back on the publisher's channel.
+``txn``) and queues them for the delivery task, so the mailbox stays free while receivers answer:
+a receiver that fetches our keys mid-delivery is never deadlocked. Publications are delivered in
+order, stream by stream (a run with the same seed replays the same audit trail); SETs answered
+5xx or 429, or whose receiver is unreachable, are retried with exponential backoff (RFC 8935 §2.4
+leaves retry policy to the transmitter). Each outcome is audited (``set.delivered`` /
+``set.refused`` / ``set.undeliverable``) and reported on the publisher's channel.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ from actors.runtime.actor import HttpActor
 from actors.runtime.network import Unreachable
 from protocols import caep
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
-from protocols.jose.keys import Algorithm, KeyRing
+from protocols.jose.keys import Algorithm, KeyRing, SigningKey
 from protocols.security_event import SecurityEvent, sign_security_event
 from protocols.ssf import (
-    VERIFICATION, WELL_KNOWN, PushVerdict, StreamConfiguration, StreamRequest, StreamRequestInvalid,
+    VERIFICATION, WELL_KNOWN, PushOutcome, PushVerdict, StreamConfiguration, StreamRequest, StreamRequestInvalid,
     TransmitterMetadata, classify_push_response, parse_status_update, parse_verification_request, push_request,
 )
 from protocols.entropy import SeededEntropy
@@ -71,6 +72,15 @@ class DeliveryReport:
 
 
 @attrs.frozen(kw_only=True)
+class _Delivery:
+    stream: StreamConfiguration
+    token: str = attrs.field(repr=False)
+    jti: str
+    event_type: str
+    reports: trio.MemorySendChannel | None = attrs.field(eq=False)
+
+
+@attrs.frozen(kw_only=True)
 class Publication:
     """What ``Publish`` started: the SETs minted (one per stream)."""
 
@@ -91,13 +101,14 @@ class SsfTransmitterActor(HttpActor):
     metadata: TransmitterMetadata | None = None
     streams: dict[str, StreamConfiguration] = attrs.field(factory=dict)
     _receivers: dict[bytes, tuple[str, str]] = attrs.field(factory=dict, init=False, repr=False)
-    _nursery: trio.Nursery | None = attrs.field(default=None, init=False, repr=False)
+    _queue: trio.MemorySendChannel | None = attrs.field(default=None, init=False, repr=False)
     _entropy: SeededEntropy = attrs.field(init=False, repr=False)
 
     @classmethod
-    def build(cls, *, runtime: Runtime, name: str = "ssf") -> SsfTransmitterActor:
+    def build(cls, *, runtime: Runtime, name: str = "ssf", key: SigningKey | None = None) -> SsfTransmitterActor:
+        """RS256 signing (SSF interoperability profile); ``key`` defaults to the run's seeded key."""
         issuer = runtime.network.base_url_for(name)
-        key = runtime.new_signing_key(owner=name, purpose="set-signing", alg=Algorithm.RS256)
+        key = key or runtime.new_signing_key(owner=name, purpose="set-signing", alg=Algorithm.RS256)
         return cls(name=name, runtime=runtime, base_url=issuer, keyring=KeyRing.start(key),
                    metadata=TransmitterMetadata.for_issuer(issuer))
 
@@ -126,8 +137,10 @@ class SsfTransmitterActor(HttpActor):
         return token
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        send, receive = trio.open_memory_channel(float("inf"))
+        self._queue = send
         async with trio.open_nursery() as nursery:
-            self._nursery = nursery
+            nursery.start_soon(self._delivery_worker, receive)
             await nursery.start(super().run)
             task_status.started()
 
@@ -250,8 +263,8 @@ class SsfTransmitterActor(HttpActor):
         payload = {"state": state} if state is not None else {}
         token, jti = self._sign(stream, VERIFICATION, payload, SubjectId.opaque(stream.stream_id),
                                 txn=self._entropy.token(8))
-        assert self._nursery is not None
-        self._nursery.start_soon(self._deliver, stream, token, jti, VERIFICATION, None)
+        assert self._queue is not None
+        self._queue.send_nowait([_Delivery(stream=stream, token=token, jti=jti, event_type=VERIFICATION, reports=None)])
         return HttpResponse(status=204)
 
     # ------------------------------------------------------------------ publishing
@@ -267,52 +280,65 @@ class SsfTransmitterActor(HttpActor):
 
     async def _publish(self, message: Publish) -> Publication:
         targets = [s for s in self.streams.values() if s.delivers(message.event_type)]
-        sent = []
-        assert self._nursery is not None
+        batch = []
         for stream in sorted(targets, key=lambda s: s.owner):
             token, jti = self._sign(stream, message.event_type, message.payload, message.subject, txn=message.txn)
-            sent.append((stream.owner, jti))
-            self._nursery.start_soon(self._deliver, stream, token, jti, message.event_type, message.reports)
-        await self.audit("set.published", decision="allow", reason=f"{len(sent)} receiver(s) asked for this event",
-                         event_type=message.event_type, txn=message.txn, receivers=[r for r, _ in sent],
-                         jtis=[j for _, j in sent])
-        return Publication(txn=message.txn, sets=tuple(sent))
+            batch.append(_Delivery(stream=stream, token=token, jti=jti, event_type=message.event_type,
+                                   reports=message.reports))
+        await self.audit("set.published", decision="allow", reason=f"{len(batch)} receiver(s) asked for this event",
+                         event_type=message.event_type, txn=message.txn, receivers=[d.stream.owner for d in batch],
+                         jtis=[d.jti for d in batch])
+        assert self._queue is not None
+        self._queue.send_nowait(batch)
+        return Publication(txn=message.txn, sets=tuple((d.stream.owner, d.jti) for d in batch))
 
-    async def _deliver(self, stream: StreamConfiguration, token: str, jti: str, event_type: str,
-                       reports: trio.MemorySendChannel | None) -> None:
-        """RFC 8935 §2: POST, then retry 5xx/429/unreachable with exponential backoff."""
-        request = push_request(endpoint_url=stream.delivery.endpoint_url, token=token,
-                               authorization_header=stream.delivery.authorization_header)
-        backoff, attempt = FIRST_BACKOFF, 0
-        while True:
+    async def _delivery_worker(self, batches: trio.MemoryReceiveChannel) -> None:
+        """Deliver publications one after the other, in order, so runs are reproducible."""
+        async with batches:
+            async for batch in batches:
+                await self._deliver(batch)
+
+    async def _deliver(self, batch: list[_Delivery]) -> None:
+        """RFC 8935 §2: one POST per SET in stream order; the SETs answered 5xx/429 or unreachable
+        are tried again after 1, 2, 4, 8 s, up to ``MAX_ATTEMPTS`` attempts in all."""
+        pending, backoff, attempt = batch, FIRST_BACKOFF, 0
+        while pending:
             attempt += 1
-            try:
-                outcome = classify_push_response(await self.runtime.network.send(request))
-            except Unreachable:
-                outcome = None
-            if outcome is not None and outcome.verdict is not PushVerdict.RETRY:
-                break
-            if attempt >= MAX_ATTEMPTS:
-                break
-            await trio.sleep(backoff)
-            backoff *= 2
-        common = {"receiver": stream.owner, "stream_id": stream.stream_id, "jti": jti, "event_type": event_type,
-                  "attempts": attempt}
+            retry = []
+            for delivery in pending:
+                request = push_request(endpoint_url=delivery.stream.delivery.endpoint_url, token=delivery.token,
+                                       authorization_header=delivery.stream.delivery.authorization_header)
+                try:
+                    outcome = classify_push_response(await self.runtime.network.send(request))
+                except Unreachable:
+                    outcome = None
+                if (outcome is None or outcome.verdict is PushVerdict.RETRY) and attempt < MAX_ATTEMPTS:
+                    retry.append(delivery)
+                else:
+                    await self._finish(delivery, outcome, attempt)
+            if retry:
+                await trio.sleep(backoff)
+                backoff *= 2
+            pending = retry
+
+    async def _finish(self, delivery: _Delivery, outcome: PushOutcome | None, attempts: int) -> None:
+        stream = delivery.stream
+        common = {"receiver": stream.owner, "stream_id": stream.stream_id, "jti": delivery.jti,
+                  "event_type": delivery.event_type, "attempts": attempts}
+        report_fields = {"stream_id": stream.stream_id, "receiver": stream.owner, "jti": delivery.jti,
+                         "event_type": delivery.event_type, "attempts": attempts}
         if outcome is None or outcome.verdict is PushVerdict.RETRY:
             status = outcome.status if outcome is not None else 0
             await self.audit("set.undeliverable", decision="deny", reason="receiver unreachable or failing",
                              status=status, **common)
-            report = DeliveryReport(stream_id=stream.stream_id, receiver=stream.owner, jti=jti, event_type=event_type,
-                                    verdict=PushVerdict.RETRY, status=status, attempts=attempt)
+            report = DeliveryReport(verdict=PushVerdict.RETRY, status=status, **report_fields)
         elif outcome.verdict is PushVerdict.DELIVERED:
             await self.audit("set.delivered", decision="allow", reason="202 Accepted (RFC 8935 §2.2)", **common)
-            report = DeliveryReport(stream_id=stream.stream_id, receiver=stream.owner, jti=jti, event_type=event_type,
-                                    verdict=outcome.verdict, status=202, attempts=attempt,
-                                    delivered_at=self.runtime.clock.now_float())
+            report = DeliveryReport(verdict=outcome.verdict, status=202, delivered_at=self.runtime.clock.now_float(),
+                                    **report_fields)
         else:
             await self.audit("set.refused", decision="deny", reason=outcome.err or f"HTTP {outcome.status}",
                              status=outcome.status, description=outcome.description, **common)
-            report = DeliveryReport(stream_id=stream.stream_id, receiver=stream.owner, jti=jti, event_type=event_type,
-                                    verdict=outcome.verdict, status=outcome.status, attempts=attempt, err=outcome.err)
-        if reports is not None:
-            await reports.send(report)
+            report = DeliveryReport(verdict=outcome.verdict, status=outcome.status, err=outcome.err, **report_fields)
+        if delivery.reports is not None:
+            await delivery.reports.send(report)

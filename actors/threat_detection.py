@@ -2,28 +2,31 @@
 an explainable risk score (``protocols.behaviour``), with an alert when it reaches HIGH.
 
 The detector reads the audit log's feed (``AuditLog.subscribe``, like a SIEM reading shipped logs).
-An entry becomes an *observation* of an agent when it is a provider's ``api.called`` (or another
-activity event carrying ``records``) attributed to a monitored agent — directly (``agent`` or
-``subject`` is the agent or one of its accounts at a provider) or through token lineage: a token id (``jti``) that an
-earlier entry issued or served to the agent (``vault.token_served``, ``token.issued``...). Resource
-types are the call's path with identifiers replaced by ``*`` (a segment after a plural collection
-name, or holding a digit): ``GET /crm/v1/accounts/001x/contacts`` → ``GET crm/*/accounts/*/contacts``.
+``ActivityReader`` turns an entry into an *observation* of an agent when it is a provider's
+``api.called`` (or another activity event carrying ``records``) attributed to a monitored agent —
+directly (``agent`` or ``subject`` is the agent or one of its accounts at a provider) or through
+token lineage: a token id (``jti``) that an earlier entry issued or served to the agent
+(``vault.token_served``, ``token.issued``...). Resource types are the call's path with identifiers
+replaced by ``*`` (a segment after a plural collection name, or holding a digit):
+``GET /crm/v1/accounts/001x/contacts`` → ``GET crm/*/accounts/*/contacts``.
 
-Scoring is throttled per ``interval`` seconds: activity after a quiet interval is scored at once;
-activity during a busy one is batched into one evaluation when the interval ends (nothing runs on
-idle days, so 45 simulated days cost a few hundred evaluations and no extra clock wake-ups). Each evaluation that is not NORMAL, or changes the level, is audited as
-``risk.scored`` (``details.score``, ``threshold``, ``level``, the explained factors); after each
-active day a ``risk.scored`` with ``period: day`` records that day's peak. Reaching HIGH opens one
-alert per agent (sent on ``alerts`` to the response orchestrator) until ``resolve`` is called.
+Scoring is throttled (``next_evaluation``): an agent's new activity is scored ``SETTLE`` seconds
+later (the calls of the same instant have landed by then) and at most once per ``interval``; a
+burst is batched into one evaluation per interval. Nothing runs on idle days, so 45 simulated days
+cost a few hundred evaluations. Each evaluation that is not NORMAL, or changes the level, is
+audited as ``risk.scored`` (``details.score``, ``threshold``, ``level``, the explained factors);
+after each active day a ``risk.scored`` with ``period: day`` records that day's peak. Reaching
+HIGH opens one alert per agent (sent on ``alerts`` to the response orchestrator) until
+``resolve`` is called. ``replay`` scores a finished run's audit trail exactly as the live detector
+would (for threshold sweeps).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import deque
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -37,7 +40,9 @@ from protocols.behaviour import (
 
 ACTIVITY_EVENTS = frozenset({"api.called"})
 """Events that are an agent's use of a system (any entry with numeric ``details.records`` counts too)."""
-OWN_EVENTS = frozenset({"risk.scored", "alert.raised"})
+OWN_EVENTS = frozenset({"risk.scored"})
+SETTLE = 0.01
+"""Seconds between an agent's activity and its evaluation: the calls of that instant all land first."""
 _ID_SEGMENT = re.compile(r"\d|^[^a-z]")
 
 
@@ -52,6 +57,59 @@ def resource_type(method: str, path: str) -> str:
     return f"{method.upper()} {'/'.join(out)}"
 
 
+def entry_time(entry: AuditEntry) -> float:
+    """An audit entry's time in epoch seconds (millisecond precision)."""
+    return datetime.fromisoformat(entry.time.replace("Z", "+00:00")).timestamp()
+
+
+def next_evaluation(*, activity_at: float, last_evaluation: float, interval: float) -> float:
+    """When new activity at ``activity_at`` is scored (module docstring)."""
+    return max(activity_at + SETTLE, last_evaluation + interval)
+
+
+@attrs.define
+class ActivityReader:
+    """Audit entries → observations of monitored agents, learning token lineage on the way.
+
+    ``agents`` maps every account an agent has (client ids, integration users) to the agent id;
+    entries before ``monitor_from`` (onboarding traffic) and the detector's own are ignored."""
+
+    agents: Mapping[str, str]
+    monitor_from: float = 0
+    ignore_actor: str = ""
+    _lineage: dict[str, str] = attrs.field(factory=dict, repr=False)
+
+    def _agent_of(self, entry: AuditEntry) -> str | None:
+        for name in (entry.agent, entry.subject):
+            if name in self.agents:
+                return self.agents[name]
+        jti = entry.details.get("jti")
+        return self._lineage.get(jti) if isinstance(jti, str) else None
+
+    def observe(self, entry: AuditEntry) -> Observation | None:
+        if entry.event in OWN_EVENTS or entry.actor == self.ignore_actor:
+            return None
+        when = entry_time(entry)
+        if when < self.monitor_from:
+            return None
+        records = entry.details.get("records")
+        counted = isinstance(records, int) and not isinstance(records, bool) and records >= 0
+        agent = self._agent_of(entry)
+        if agent is None:
+            return None
+        if entry.event not in ACTIVITY_EVENTS and not counted:
+            jti = entry.details.get("jti")
+            if isinstance(jti, str):
+                self._lineage[jti] = agent
+            return None
+        if entry.decision == "deny":
+            return None
+        method, _, path = (entry.reason or "").partition(" ")
+        kind = resource_type(method, path) if path.startswith("/") else str(entry.details.get("resource", entry.event))
+        return Observation(time=when, agent=agent, peer=entry.actor, resource_type=kind,
+                           records=max(1, records) if counted else 1)
+
+
 @attrs.frozen(kw_only=True)
 class RiskAlert:
     """Sent to the orchestrator when an agent's risk reaches HIGH."""
@@ -60,6 +118,44 @@ class RiskAlert:
     assessment: RiskAssessment
     audit_seq: int
     """Sequence number of the ``risk.scored`` entry that crossed the threshold (evidence)."""
+
+
+@attrs.frozen
+class Baselines:
+    """Ask the detector for every monitored agent's current baseline (for reports and tests)."""
+
+
+@attrs.define(eq=False)
+class AgentState:
+    """What the detector keeps per agent."""
+
+    history: deque[Observation] = attrs.field(factory=deque)
+    day: int = -1
+    today: int = 0
+    baseline: tuple[int, Baseline] | None = None
+    due: float | None = None
+    last_evaluation: float = float("-inf")
+    assessment: RiskAssessment | None = None
+    peak: RiskAssessment | None = None
+
+    def add(self, observation: Observation, *, keep_days: int) -> None:
+        self.history.append(observation)
+        while self.history and self.history[0].time < observation.time - keep_days * DAY:
+            self.history.popleft()
+        day = int(observation.time // DAY)
+        self.today = (self.today if day == self.day else 0) + observation.records
+        self.day = day
+
+    def baseline_for(self, agent: str, *, now: float, policy: DetectionPolicy) -> Baseline:
+        day = int(now // DAY)
+        if self.baseline is None or self.baseline[0] != day:
+            self.baseline = (day, learn_baseline(self.history, agent=agent, before=now, policy=policy))
+        return self.baseline[1]
+
+    def score(self, agent: str, *, now: float, policy: DetectionPolicy) -> RiskAssessment:
+        recent = [o for o in reversed(self.history) if o.time > now - policy.window]
+        return assess(recent=recent, today_records=self.today if self.day == int(now // DAY) else 0,
+                      baseline=self.baseline_for(agent, now=now, policy=policy), policy=policy, now=now)
 
 
 @attrs.define(eq=False)
@@ -72,17 +168,14 @@ class ThreatDetectionActor(Actor):
     monitor_from: int = 0
     """Epoch seconds from which activity is observed (before: onboarding traffic, not behaviour)."""
     alerts: trio.MemorySendChannel | None = attrs.field(default=None, repr=False)
-    history: dict[str, deque[Observation]] = attrs.field(factory=dict)
-    assessments: dict[str, RiskAssessment] = attrs.field(factory=dict)
-    _lineage: dict[str, str] = attrs.field(factory=dict, repr=False)
-    _today: dict[str, tuple[int, int]] = attrs.field(factory=dict)
-    _baselines: dict[str, tuple[int, Baseline]] = attrs.field(factory=dict)
-    _dirty: set[str] = attrs.field(factory=set)
-    _due: float | None = None
-    _last_evaluation: float = -math.inf
-    _peaks: dict[str, RiskAssessment] = attrs.field(factory=dict)
+    states: dict[str, AgentState] = attrs.field(factory=dict)
+    _reader: ActivityReader = attrs.field(init=False, repr=False)
     _alerted: set[str] = attrs.field(factory=set)
     _wake: trio.Event = attrs.field(factory=trio.Event, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        self._reader = ActivityReader(agents=self.agents, monitor_from=self.monitor_from, ignore_actor=self.name)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         feed = self.runtime.audit.subscribe()
@@ -94,117 +187,62 @@ class ThreatDetectionActor(Actor):
 
     async def on_message(self, message: Any) -> Any:
         if isinstance(message, Baselines):
-            return {agent: self.baseline(agent, now=self.runtime.clock.now()) for agent in set(self.agents.values())}
+            now = self.runtime.clock.now_float()
+            return {agent: state.baseline_for(agent, now=now, policy=self.policy)
+                    for agent, state in sorted(self.states.items())}
         raise TypeError(f"{self.name} does not understand {type(message).__name__}")
 
     def resolve(self, agent: str) -> None:
         """The incident is closed: a new HIGH will raise a new alert."""
         self._alerted.discard(agent)
 
-    # ------------------------------------------------------------------ ingestion
-
-    def _agent_of(self, entry: AuditEntry) -> str | None:
-        for name in (entry.agent, entry.subject):
-            if name in self.agents:
-                return self.agents[name]
-        jti = entry.details.get("jti")
-        return self._lineage.get(jti) if isinstance(jti, str) else None
-
-    def observe(self, entry: AuditEntry) -> Observation | None:
-        """Turn one audit entry into an observation (or learn token lineage from it)."""
-        if entry.event in OWN_EVENTS or entry.actor == self.name or _epoch(entry.time) < self.monitor_from:
-            return None
-        records = entry.details.get("records")
-        activity = entry.event in ACTIVITY_EVENTS or (isinstance(records, int) and not isinstance(records, bool))
-        agent = self._agent_of(entry)
-        if agent is None:
-            return None
-        jti = entry.details.get("jti")
-        if not activity:
-            if isinstance(jti, str):
-                self._lineage[jti] = agent
-            return None
-        if entry.decision == "deny":
-            return None
-        method, _, path = (entry.reason or "").partition(" ")
-        kind = resource_type(method, path) if path.startswith("/") else str(entry.details.get("resource", entry.event))
-        count = records if isinstance(records, int) and not isinstance(records, bool) and records >= 0 else 1
-        return Observation(time=_epoch(entry.time), agent=agent, peer=entry.actor, resource_type=kind,
-                           records=max(1, count))
+    def assessment(self, agent: str) -> RiskAssessment | None:
+        state = self.states.get(agent)
+        return state.assessment if state is not None else None
 
     async def _ingest(self, feed: trio.MemoryReceiveChannel) -> None:
         async with feed:
             async for entry in feed:
-                observation = self.observe(entry)
+                observation = self._reader.observe(entry)
                 if observation is None:
                     continue
-                agent = observation.agent
-                keep = self.history.setdefault(agent, deque())
-                keep.append(observation)
-                horizon = observation.time - (self.policy.baseline_days + 1) * DAY
-                while keep and keep[0].time < horizon:
-                    keep.popleft()
-                day, total = self._today.get(agent, (-1, 0))
-                today = observation.time // DAY
-                self._today[agent] = (today, (total if day == today else 0) + observation.records)
-                self._dirty.add(agent)
-                if self._due is None:
-                    now = self.runtime.clock.now_float()
-                    quiet = now - self._last_evaluation >= self.interval
-                    self._due = now if quiet else self._last_evaluation + self.interval
-                self._wake.set()
-
-    # ------------------------------------------------------------------ evaluation
-
-    def baseline(self, agent: str, *, now: int) -> Baseline:
-        """The agent's baseline for the day of ``now`` (learned once per day)."""
-        day = now // DAY
-        cached = self._baselines.get(agent)
-        if cached is None or cached[0] != day:
-            cached = (day, learn_baseline(self.history.get(agent, ()), agent=agent, before=now, policy=self.policy))
-            self._baselines[agent] = cached
-        return cached[1]
+                state = self.states.setdefault(observation.agent, AgentState())
+                state.add(observation, keep_days=self.policy.baseline_days + 1)
+                if state.due is None:
+                    state.due = next_evaluation(activity_at=observation.time, last_evaluation=state.last_evaluation,
+                                                interval=self.interval)
+                    self._wake.set()
 
     def _next_deadline(self) -> float | None:
-        candidates = [self._due] if self._due is not None else []
-        if self._peaks:
-            candidates.append(min((a.time // DAY + 1) * DAY for a in self._peaks.values()))
-        return min(candidates) if candidates else None
+        times = [s.due for s in self.states.values() if s.due is not None]
+        times += [(s.peak.time // DAY + 1) * DAY for s in self.states.values() if s.peak is not None]
+        return min(times) if times else None
 
     async def _scheduler(self) -> None:
         while True:
             deadline = self._next_deadline()
-            if deadline is None:
+            with trio.move_on_after(max(0.0, deadline - self.runtime.clock.now_float()) if deadline else float("inf")):
                 await self._wake.wait()
-            else:
-                with trio.move_on_after(max(0.0, deadline - self.runtime.clock.now_float())):
-                    await self._wake.wait()
             self._wake = trio.Event()
             now = self.runtime.clock.now_float()
-            for agent, peak in sorted(self._peaks.items()):
-                if now >= (peak.time // DAY + 1) * DAY:
-                    del self._peaks[agent]
+            for agent, state in sorted(self.states.items()):
+                if state.peak is not None and now >= (state.peak.time // DAY + 1) * DAY:
+                    peak, state.peak = state.peak, None
                     await self._record(peak, period="day")
-            if self._due is not None and now >= self._due:
-                self._due, self._last_evaluation = None, now
-                dirty, self._dirty = sorted(self._dirty), set()
-                for agent in dirty:
-                    await self.evaluate(agent, now=int(now))
+                if state.due is not None and now >= state.due:
+                    evaluated_at, state.due = state.due, None
+                    await self.evaluate(agent, now=evaluated_at)
 
-    async def evaluate(self, agent: str, *, now: int) -> RiskAssessment:
+    async def evaluate(self, agent: str, *, now: float) -> RiskAssessment:
         """Score ``agent`` on the window ending ``now``; audit and alert as the module docstring says."""
-        history = self.history.get(agent, deque())
-        recent = [o for o in reversed(history) if o.time > now - self.policy.window]
-        day, total = self._today.get(agent, (-1, 0))
-        assessment = assess(recent=recent, today_records=total if day == now // DAY else 0,
-                            baseline=self.baseline(agent, now=now), policy=self.policy, now=now)
-        previous = self.assessments.get(agent)
-        self.assessments[agent] = assessment
-        peak = self._peaks.get(agent)
-        if peak is None or assessment.score > peak.score:
-            self._peaks[agent] = assessment
-        changed = previous is None or previous.level is not assessment.level
-        if assessment.level is not RiskLevel.NORMAL or (changed and previous is not None):
+        state = self.states.setdefault(agent, AgentState())
+        state.last_evaluation = now
+        assessment = state.score(agent, now=now, policy=self.policy)
+        previous, state.assessment = state.assessment, assessment
+        if state.peak is None or assessment.score > state.peak.score:
+            state.peak = assessment
+        changed = previous is not None and previous.level is not assessment.level
+        if assessment.level is not RiskLevel.NORMAL or changed:
             entry = await self._record(assessment, period="window", previous=previous)
             if assessment.level is RiskLevel.HIGH and agent not in self._alerted and self.alerts is not None:
                 self._alerted.add(agent)
@@ -213,14 +251,15 @@ class ThreatDetectionActor(Actor):
 
     async def _record(self, assessment: RiskAssessment, *, period: str,
                       previous: RiskAssessment | None = None) -> AuditEntry:
-        baseline = self.baseline(assessment.agent, now=assessment.time)
+        state = self.states[assessment.agent]
+        baseline = state.baseline_for(assessment.agent, now=assessment.time, policy=self.policy)
         reasons = assessment.reasons()
         details: dict[str, Any] = {
             "score": assessment.score, "threshold": self.policy.high, "elevated_threshold": self.policy.elevated,
             "level": assessment.level.value, "period": period, "window_seconds": self.policy.window,
             "window_records": assessment.window_records, "window_calls": assessment.window_calls,
             "today_records": assessment.today_records, "factors": [f.to_json() for f in assessment.factors],
-            "baseline": baseline.describe(), "scored_at": assessment.time,
+            "baseline": baseline.describe(), "scored_at": round(assessment.time, 3),
         }
         if previous is not None:
             details["previous_level"] = previous.level.value
@@ -230,18 +269,42 @@ class ThreatDetectionActor(Actor):
             reason="; ".join(reasons) if reasons else "activity within the agent's baseline", **details)
 
 
-@attrs.frozen
-class Baselines:
-    """Ask the detector for every monitored agent's current baseline (for reports and tests)."""
-
-
-def _epoch(iso: str) -> int:
-    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
-
-
 def agent_accounts(agents: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
     """``{agent: (its client ids at providers...)}`` → the ``agents`` map of the detector."""
     accounts = {agent: agent for agent in agents}
     for agent, ids in agents.items():
         accounts.update({client_id: agent for client_id in ids})
     return accounts
+
+
+def replay(entries: Iterable[AuditEntry], *, agents: Mapping[str, str], policy: DetectionPolicy, interval: float,
+           monitor_from: float = 0, until: float | None = None) -> list[RiskAssessment]:
+    """Every evaluation the live detector would make over ``entries`` (a finished run's audit
+    trail), in order — the same observations, schedule and scores, whatever the thresholds."""
+    reader = ActivityReader(agents=agents, monitor_from=monitor_from)
+    states: dict[str, AgentState] = {}
+    results: list[RiskAssessment] = []
+
+    def evaluate_due(before: float, *, inclusive: bool) -> None:
+        while True:
+            due = [(s.due, a) for a, s in states.items() if s.due is not None
+                   and (s.due <= before if inclusive else s.due < before)]
+            if not due:
+                return
+            when, agent = min(due)
+            state = states[agent]
+            state.due, state.last_evaluation = None, when
+            results.append(state.score(agent, now=when, policy=policy))
+
+    for entry in entries:
+        observation = reader.observe(entry)
+        if observation is None:
+            continue
+        evaluate_due(observation.time, inclusive=False)
+        state = states.setdefault(observation.agent, AgentState())
+        state.add(observation, keep_days=policy.baseline_days + 1)
+        if state.due is None:
+            state.due = next_evaluation(activity_at=observation.time, last_evaluation=state.last_evaluation,
+                                        interval=interval)
+    evaluate_due(until if until is not None else float("inf"), inclusive=True)
+    return results

@@ -10,6 +10,7 @@ counterpart (``invalid_target``, ``invalid_scope``, ``interaction_required``...)
 from __future__ import annotations
 
 from collections.abc import Mapping
+from urllib.parse import urlencode
 
 import attrs
 
@@ -23,7 +24,6 @@ from protocols.token_exchange import (
     TokenExchangeResponseRejected,
 )
 from protocols.vault import CONNECTION_TOKEN_TYPE
-from urllib.parse import urlencode
 
 TOKEN_PATH, CONNECT_PATH = "/token", "/connect"
 SUBJECT_TOKEN_MARGIN = 60

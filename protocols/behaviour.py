@@ -96,9 +96,9 @@ class DetectionPolicy:
 
 @attrs.frozen(kw_only=True)
 class Observation:
-    """One API call by an agent."""
+    """One API call by an agent (``time`` in epoch seconds)."""
 
-    time: int
+    time: float
     agent: str
     peer: str
     resource_type: str
@@ -146,7 +146,7 @@ class Factor:
 @attrs.frozen(kw_only=True)
 class RiskAssessment:
     agent: str
-    time: int
+    time: float
     score: float
     level: RiskLevel
     factors: tuple[Factor, ...]
@@ -182,8 +182,8 @@ def poisson_log10_sf(k: int, lam: float) -> float:
     return (first + math.log(total)) / math.log(10)
 
 
-def _day(t: int) -> int:
-    return t // DAY
+def _day(t: float) -> int:
+    return int(t // DAY)
 
 
 def _window_counts(observations: Sequence[Observation], window: int) -> list[int]:
@@ -198,7 +198,7 @@ def _window_counts(observations: Sequence[Observation], window: int) -> list[int
     return counts
 
 
-def learn_baseline(history: Iterable[Observation], *, agent: str, before: int,
+def learn_baseline(history: Iterable[Observation], *, agent: str, before: float,
                    policy: DetectionPolicy) -> Baseline:
     """The agent's baseline from its observations on the ``baseline_days`` days before the day of
     ``before`` (epoch seconds). Observations of other agents or outside that span are ignored."""
@@ -209,7 +209,7 @@ def learn_baseline(history: Iterable[Observation], *, agent: str, before: int,
     hourly = [0] * 24
     per_day: dict[int, int] = {}
     for obs in used:
-        hourly[(obs.time % DAY) // HOUR] += obs.records
+        hourly[int(obs.time % DAY // HOUR)] += obs.records
         per_day[_day(obs.time)] = per_day.get(_day(obs.time), 0) + obs.records
     days = (today - min(per_day)) if per_day else 0
     learning = days < policy.min_baseline_days
@@ -231,7 +231,7 @@ def learn_baseline(history: Iterable[Observation], *, agent: str, before: int,
 
 
 def assess(*, recent: Sequence[Observation], today_records: int, baseline: Baseline, policy: DetectionPolicy,
-           now: int) -> RiskAssessment:
+           now: float) -> RiskAssessment:
     """Score the window ``(now − window, now]``: ``recent`` holds the agent's observations in it;
     ``today_records`` counts its records since the start of the UTC day of ``now``."""
     window = [o for o in recent if now - policy.window < o.time <= now]
@@ -265,7 +265,7 @@ def _daily(today: int, baseline: Baseline) -> Factor:
 
 
 def _time_of_day(window: Sequence[Observation], baseline: Baseline, k: int) -> Factor:
-    odd = sum(o.records for o in window if (o.time % DAY) // HOUR not in baseline.usual_hours)
+    odd = sum(o.records for o in window if int(o.time % DAY // HOUR) not in baseline.usual_hours)
     share = odd / k if k else 0.0
     hours = sorted(baseline.usual_hours)
     usual = f"{hours[0]:02d}:00–{hours[-1] + 1:02d}:00 UTC" if hours else "none yet"

@@ -89,6 +89,14 @@ class ApprovalPrompt:
     def from_json(cls, body: Any) -> ApprovalPrompt:
         if not isinstance(body, Mapping):
             raise InvalidRequest("the prompt is not a JSON object")
+        for name in ("authorization_details", "summary", "scope"):
+            items = body.get(name)
+            if not isinstance(items, list) or not all(isinstance(i, Mapping if name != "scope" else str) for i in items):
+                raise InvalidRequest(f"the prompt's {name} is malformed")
+        if not all(isinstance(v, str) for item in body["summary"] for v in item.values()):
+            raise InvalidRequest("the prompt's summary is malformed")
+        if not isinstance(body.get("binding_message"), (str, type(None))):
+            raise InvalidRequest("the prompt's binding_message is malformed")
         try:
             return cls(txn=str(body["txn"]), issuer=str(body["issuer"]), client_id=str(body["client_id"]),
                        client_name=str(body["client_name"]), subject=str(body["subject"]),

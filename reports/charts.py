@@ -16,6 +16,7 @@ from __future__ import annotations
 import attrs
 
 from reports.layer_chart import LayerBar, layer_svg
+from reports.lineage import drawable
 from reports.lineage_graph import lineage_svg
 from reports.report_model import Report
 from reports.risk_chart import risk_svg
@@ -25,6 +26,7 @@ from reports.timeline_chart import PhaseMark, TimelineEvent, timeline_svg
 from reports.classification import LAYER_BY_KEY, RUN, layer_of, shown_outcome
 
 CHART_PREFIX = "report-"
+LINEAGE_LIMIT = 60
 
 
 @attrs.frozen(kw_only=True)
@@ -66,10 +68,13 @@ def build_charts(report: Report) -> dict[str, Chart]:
             "dashed lines mark the start of each phase; // cuts out a long quiet stretch (time skipped above it).",
             timeline_svg(events=events, phases=marks, start=report.header.started, finish=report.header.finished))
     if report.lineage.nodes:
+        shown, left_out = drawable(report.lineage, limit=LINEAGE_LIMIT)
+        rest = (f" {left_out} token(s) outside every derivation chain are listed in the table only."
+                if left_out else "")
         add("lineage", "Token lineage",
             "Each box is a token (kind, fingerprint of its jti, issuer → holder); arrows go from the token a "
-            "token was derived from; dashed arrows are federation (upstream ID token behind a session).",
-            lineage_svg(report.lineage))
+            "token was derived from; dashed arrows are federation (upstream ID token behind a session)." + rest,
+            lineage_svg(shown))
     if report.risk:
         add("risk", "Risk score over time",
             "Risk score per agent against its threshold, with the detection and containment of each incident.",

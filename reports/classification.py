@@ -126,6 +126,8 @@ RULES: tuple[Rule, ...] = (
     Rule(prefix="caep.", layer=THREAT),
     Rule(prefix="set.", layer=THREAT),
     Rule(prefix="agent.suspended", layer=THREAT),
+    Rule(prefix="response.", layer=THREAT),
+    Rule(prefix="ssf.", layer=THREAT),
     # Registry, shadow-AI discovery, governance.
     Rule(prefix="discovery.", layer=GOVERNANCE),
     Rule(prefix="shadow_ai.", layer=GOVERNANCE),

@@ -27,6 +27,9 @@ Detail keys read (all optional; an event without them simply adds nothing):
 ``details.audience``        shown on the node (also ``aud``, first of a list); ``details.scope`` too
 ==========================  =====================================================================
 
+Security event tokens and stream checks (``set.*``, ``caep.*``, ``ssf.*``: revocation notices) are
+notifications, not credentials, and stay out of the lineage.
+
 Identifiers may be clear or fingerprinted by the redactor (``<redacted:sha256:1a2b3c4d>``); nodes
 are keyed by that 8-hex fingerprint (computed for clear ids), so both forms link, and the report
 never needs the clear identifier. Without a ``kind``, the kind is inferred from the event name.
@@ -34,7 +37,7 @@ never needs the clear identifier. Without a ``kind``, the kind is inferred from 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import attrs
 
@@ -46,8 +49,6 @@ NOT_PARENT_KEYS = frozenset({"jti", "id_token_jti", "upstream_jti", "revoked_jti
 REVOKED_LIST_KEYS = ("revoked", "revoked_jtis")
 ISSUING_SUFFIXES = ("issued", "exchanged", "minted", "served", "granted", "refreshed", "redeemed")
 TOKEN_TYPE_URN = "urn:ietf:params:oauth:token-type:"
-KINDS = ("id_token", "access_token", "refresh_token", "id_jag", "exchanged_token", "vault_token",
-         "approval_token", "token")
 
 
 @attrs.frozen(kw_only=True)
@@ -232,10 +233,13 @@ class _Builder:
                 self.link(self.sessions[sid], child, "federated")
 
 
+NOTIFICATION_PREFIXES = ("set.", "caep.", "ssf.")
+
+
 def build_lineage(entries: Iterable[AuditEntry]) -> Lineage:
     builder = _Builder()
     for entry in entries:
-        if layer_of(entry) is not RUN:
+        if layer_of(entry) is not RUN and not entry.event.startswith(NOTIFICATION_PREFIXES):
             builder.add(entry)
     nodes = tuple(sorted(builder.nodes.values(), key=lambda n: (n.seq, n.key)))
     order = {node.key: index for index, node in enumerate(nodes)}
@@ -243,5 +247,12 @@ def build_lineage(entries: Iterable[AuditEntry]) -> Lineage:
     return Lineage(nodes=nodes, edges=edges)
 
 
-def kinds_present(nodes: Sequence[TokenNode]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(node.kind for node in nodes))
+def drawable(lineage: Lineage, *, limit: int) -> tuple[Lineage, int]:
+    """What the graph shows: the tokens that belong to a derivation chain (at most ``limit``, in audit
+    order), or, if there is no chain, the first ``limit`` tokens; and how many are left to the table."""
+    linked = {edge.parent for edge in lineage.edges} | {edge.child for edge in lineage.edges}
+    chosen = [node for node in lineage.nodes if node.key in linked] if linked else list(lineage.nodes)
+    chosen = chosen[:limit]
+    keys = {node.key for node in chosen}
+    edges = tuple(edge for edge in lineage.edges if edge.parent in keys and edge.child in keys)
+    return Lineage(nodes=tuple(chosen), edges=edges), len(lineage.nodes) - len(chosen)

@@ -1,7 +1,8 @@
 """The run on a simulated-time axis: one row per layer, a dot per burst of events, phases marked.
 
-Events of a row that fall in the same 1/120 of a panel's span form one dot, sized by how many they
-are and labelled with the count; a red ring means the burst holds denials. Dashed lines mark the
+Events of a row that fall in the same 1/60 of a panel's span form one dot, sized by how many they
+are (the bigger bursts and every burst with denials are labelled with the count); a red ring means
+the burst holds denials. Dashed lines mark the
 start of each phase (phases starting at nearly the same moment share one label).
 
 Scenarios jump in time (phase 8 happens on day 45): a quiet stretch longer than a quarter of the
@@ -23,12 +24,14 @@ from reports.classification import LAYER_BY_KEY, LAYERS
 from reports.svg_figures import DENY, GRID, INK, LAYER_COLOURS, MUTED, figure_to_svg, svg_figure
 from reports.time_axis import seconds_since, time_axis
 
-BUCKETS = 120
+BUCKETS = 60
 MIN_SPAN = 60.0
 BREAK_SHARE = 0.25
 BREAK_MIN = 3600.0
 PANEL_GAP = 0.035
 LABEL_MERGE = 0.04
+LABEL_SHARE = 0.25
+"""A burst is labelled with its count if it holds a denial or a quarter of the biggest burst."""
 
 
 @attrs.frozen(kw_only=True)
@@ -95,13 +98,14 @@ def _draw_panel(axes: Axes, *, origin: datetime, low: float, high: float, rows: 
     for at, event in events:
         bucket = int((at - low) / span * BUCKETS)
         bursts.setdefault((event.layer, bucket), []).append((at, event))
+    labelled = max([len(burst) for burst in bursts.values()] + [0]) * LABEL_SHARE
     for (key, _), burst in sorted(bursts.items(), key=lambda item: (rows[item[0][0]], item[0][1])):
         x = burst[0][0]
         denied = sum(1 for _, event in burst if event.outcome == "deny")
         size = 5 + 3.2 * math.sqrt(len(burst))
         axes.plot([x], [rows[key]], marker="o", markersize=size, color=LAYER_COLOURS.get(key, MUTED), linestyle="none",
                   markeredgecolor=DENY if denied else "white", markeredgewidth=2.0 if denied else 0.8, zorder=3)
-        if len(burst) > 1 or denied:
+        if denied or (len(burst) > 1 and len(burst) >= labelled):
             text = str(len(burst)) + (f" ({denied}✗)" if denied else "")
             axes.annotate(text, (x, rows[key]), xytext=(size / 2 + 2, 3), textcoords="offset points",
                           fontsize=8, color=DENY if denied else INK, va="bottom", zorder=4)

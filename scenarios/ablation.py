@@ -5,7 +5,9 @@ TOML text is rewritten with ``enabled = false`` in its ``[detection]`` table (no
 changes), parsed again (so the ablated world is checked like any other) and written into the
 ablation's run directory as ``world.toml`` — ``trustbench run customer-service --world
 RUN/ablation/world.toml`` replays it. ``run_with_ablation`` runs both, then adds a comparison to
-the main run's ``summary.md`` and ``run.json`` and writes ``comparison.json``.
+the main run's ``summary.md`` and ``run.json`` and writes ``comparison.json``; from the ablation's
+trail (the attack ran to its end) it measures the threshold trade-off
+(``scenarios.detection_sweep``: ``detection_sweep.json`` and ``.csv``).
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from actors.audit_log import load_entries
+from scenarios.detection_sweep import sweep, write_sweep
 from scenarios.world import World, WorldError, parse_world
 
 COMPARED = ("records read by the attacker", "calls accepted after the theft", "calls refused after the theft",
@@ -96,6 +101,19 @@ def _markdown(ablation: Ablation, comparison: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _sweep_section(options: Any, ablated: Any) -> str:
+    """The threshold trade-off, replayed on the ablation run's trail (the attack ran to its end)."""
+    drill = next((p for p in ablated.phases if "stolen at" in p.facts), None)
+    security = options.world.security
+    if drill is None or security is None:
+        return ""
+    stolen = drill.facts["stolen at"]
+    agent = next(p.agent for p in options.world.phases if p.number == drill.number)
+    entries = load_entries(ablated.out_dir / "audit.sqlite")
+    points = sweep(entries, agent=agent, attack_started=datetime.fromisoformat(stolen.replace("Z", "+00:00")).timestamp())
+    return write_sweep(points, options.out_dir, chosen=security.detection.policy.high, attack_started=stolen)
+
+
 def run_with_ablation(options: Any) -> tuple[Any, Any, dict[str, Any]]:
     """Run ``options`` and its scenario's ablation; write the comparison into the main run."""
     from scenarios.runner import run_scenario
@@ -108,8 +126,9 @@ def run_with_ablation(options: Any) -> tuple[Any, Any, dict[str, Any]]:
     (out / "world.toml").write_text(text, encoding="utf-8")
     comparison = {"ablation": ablation.name, "description": ablation.description, **compare(main, ablated)}
     (options.out_dir / "comparison.json").write_text(json.dumps(comparison, indent=2, sort_keys=True) + "\n")
+    sections = _markdown(ablation, comparison) + _sweep_section(options, ablated)
     with (options.out_dir / "summary.md").open("a", encoding="utf-8") as summary:
-        summary.write(_markdown(ablation, comparison))
+        summary.write(sections)
     run_json = options.out_dir / "run.json"
     metadata = json.loads(run_json.read_text())
     metadata["comparison"] = comparison

@@ -108,8 +108,15 @@ def main(argv: list[str] | None = None) -> int:
 
             progress = None if args.quiet or args.json else ConsoleProgress()
             try:
-                result = run_scenario(RunOptions(scenario=SCENARIOS[args.scenario], world=world, progress=progress,
-                                                 transport=Transport(args.transport), seed=args.seed, out_dir=out))
+                options = RunOptions(scenario=SCENARIOS[args.scenario], world=world, progress=progress,
+                                     transport=Transport(args.transport), seed=args.seed, out_dir=out)
+                ablation = options.scenario.ablation
+                if ablation is not None and not ablation.check(world):  # e.g. detection on: also run it off
+                    from scenarios.ablation import run_with_ablation
+
+                    result = run_with_ablation(options)[0]
+                else:
+                    result = run_scenario(options)
             finally:
                 if progress:
                     progress.close()

@@ -42,6 +42,8 @@ class RunOptions:
     seed: int
     out_dir: Path
     progress: ProgressCallback | None = None
+    render: bool = True
+    """Render the HTML/Markdown/JSON report after the run (tests that only read the run skip it)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -64,7 +66,7 @@ def run_scenario(options: RunOptions) -> RunResult:
                          f"{options.scenario.name} (it has {', '.join(map(str, sorted(phases)))})")
     threshold = 0 if options.transport is Transport.CHANNEL else HTTP_AUTOJUMP_THRESHOLD
     result = trio.run(_run, options, clock=trio.testing.MockClock(autojump_threshold=threshold))
-    return attrs.evolve(result, report=render_run(options.out_dir))
+    return attrs.evolve(result, report=render_run(options.out_dir)) if options.render else result
 
 
 def _prepare_out_dir(out_dir: Path) -> None:

@@ -39,6 +39,7 @@ from protocols.jose.keys import Algorithm
 from scenarios.detection_world import SecuritySettings
 
 RESPONDER = "incident-response"
+DETECTOR = "threat-detection"
 SENDER = "security-automation"
 
 
@@ -112,11 +113,18 @@ async def install_security(*, runtime: Runtime, nursery: trio.Nursery, settings:
         if detection.security_team not in mail.mailboxes else ""
     await nursery.start(transmitter.run)
     await nursery.start(attacker.run)
+    accounts = agent_accounts({a: tuple(names) for a, names in agents.items()})
+    start = int(detection.start.timestamp()) if detection.start is not None else 0
+    policy = detection.policy
+    await runtime.audit.record(
+        actor=DETECTOR, event="detection.configured", decision="enabled" if detection.enabled else "disabled",
+        reason="behavioural detection and automated response" if detection.enabled
+        else "switched off in the world file", accounts=accounts, interval=detection.interval, monitor_from=start,
+        window=policy.window, elevated=policy.elevated, high=policy.high, baseline_days=policy.baseline_days,
+        min_baseline_days=policy.min_baseline_days)
     if detection.enabled:
         send, receive = trio.open_memory_channel(16)
-        start = int(detection.start.timestamp()) if detection.start is not None else 0
-        ops.detector = ThreatDetectionActor(name="threat-detection", runtime=runtime, policy=detection.policy,
-                                            agents=agent_accounts({a: tuple(accounts) for a, accounts in agents.items()}),
+        ops.detector = ThreatDetectionActor(name=DETECTOR, runtime=runtime, policy=policy, agents=accounts,
                                             interval=detection.interval, alerts=send, monitor_from=start)
         ops.responder = IncidentResponder(
             name=RESPONDER, runtime=runtime, alerts=receive, transmitter=transmitter, identity_issuer=identity_issuer,

@@ -208,6 +208,7 @@ def drill_result(phase: PhaseSpec, target: DrillTarget, outcome: DrillOutcome) -
     accepted = [a for a in report.attempts if a.ok]
     reads = [a for a in report.attempts if a.credential == "CRM access token"]
     facts: dict[str, Any] = {
+        "stolen at": datetime.fromtimestamp(outcome.theft_at, UTC).isoformat().replace("+00:00", "Z"),
         "attack": f"{attack.records} records in {attack.duration} s, one per call, then {attack.retry_rounds} "
                   "rounds trying every stolen credential",
         "stolen": ", ".join(sorted({a.credential for a in report.attempts})),

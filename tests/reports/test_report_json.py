@@ -30,7 +30,8 @@ LAYER_PREFIXES = {
     "agent.login": "authentication", "agent.acting_for_user": "authentication",
     "ciba.": "approval", "approval.": "approval",
     "risk.": "threat", "threat.": "threat", "anomaly.": "threat", "incident.": "threat", "logout.": "threat",
-    "caep.": "threat", "set.": "threat", "agent.suspended": "threat",
+    "caep.": "threat", "set.": "threat", "agent.suspended": "threat", "response.": "threat",
+    "ssf.": "threat",
     "discovery.": "governance", "shadow_ai.": "governance", "registry.": "governance", "governance.": "governance",
     "agent.registered": "governance", "agent.": "agent",
 }
@@ -114,7 +115,7 @@ def incidents(entries: list[dict]) -> int:
 def token_ids(entries: list[dict]) -> set[str]:
     ids = set()
     for entry in entries:
-        if entry["event"].endswith(".revoked"):
+        if entry["event"].endswith(".revoked") or entry["event"].startswith(("set.", "caep.", "ssf.")):
             continue
         for key, value in entry["details"].items():
             if not key.endswith("jti") or key == "revoked_jtis":

@@ -92,12 +92,13 @@ def broken(old: str, new: str) -> str:
 ])
 def test_broken_fga_sections_are_one_line_world_errors(text, fragment):
     with pytest.raises(WorldError) as info:
-        parse_world(text, source="w.toml")
+        parse_world(text, source=str(WORLD_FILE))
     message = str(info.value)
-    assert message.startswith("w.toml: ") and fragment in message and "\n" not in message
+    assert message.startswith(f"{WORLD_FILE}: ") and fragment in message and "\n" not in message
 
 
 def test_a_world_without_fga_has_no_store():
-    start = TEXT.index("[fga]")
-    world = parse_world(TEXT[:start], source="w.toml")
+    start = TEXT.index("\n[fga]\n")
+    end = TEXT.index("\n[", start + 1)
+    world = parse_world(TEXT[:start] + TEXT[end:], source=str(WORLD_FILE))
     assert world.fga is None
