@@ -41,6 +41,8 @@ class Probe:
     credential: str
     receiver: str
     attempt: Callable[[int], Awaitable[ProbeResult]] = attrs.field(eq=False)
+    reconnoitre: bool = True
+    """Tried in the first round, before any reading (else only once the reading is refused)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -101,7 +103,7 @@ class AttackerActor(Actor):
             return await self.exfiltrate(message)
         raise TypeError(f"{self.name} does not understand {type(message).__name__}")
 
-    async def _try(self, probe: Probe, index: int, attempts: list[Attempt]) -> bool:
+    async def _try(self, probe: Probe, index: int, *, attempts: list[Attempt]) -> bool:
         try:
             result = await probe.attempt(index)
         except Unreachable:
@@ -117,11 +119,12 @@ class AttackerActor(Actor):
         pace = plan.duration / max(1, plan.records)
         self.log.warning("attack.started", records=plan.records, duration=plan.duration)
         for probe in plan.probes:  # first, what does the loot open?
-            await self._try(probe, 0, attempts)
+            if probe.reconnoitre:
+                await self._try(probe, 0, attempts=attempts)
         refused = False
         for index in range(plan.records):
             for reader in plan.readers:
-                if await self._try(reader, index, attempts):
+                if await self._try(reader, index, attempts=attempts):
                     break
             else:
                 refused = True
@@ -131,7 +134,7 @@ class AttackerActor(Actor):
             for round_number in range(plan.retry_rounds):
                 await trio.sleep(plan.retry_every)
                 for probe in plan.probes:
-                    await self._try(probe, round_number, attempts)
+                    await self._try(probe, round_number, attempts=attempts)
         report = AttackReport(started_at=started, finished_at=self.runtime.clock.now_float(), attempts=tuple(attempts))
         self.log.warning("attack.finished", records_read=report.records_read, attempts=len(attempts))
         return report

@@ -146,7 +146,8 @@ class IncidentResponder(Actor):
         steps.append(await self._step("tokens_revoked", self._revoke_everywhere(alert.agent)))
         rotated, rotation_steps = await self._rotate(alert.agent)
         steps += rotation_steps
-        propagation, jtis = await self._propagate(alert.agent, incident_id, reason, rotated, now=clock.now())
+        propagation, jtis = await self._propagate(alert.agent, incident_id=incident_id, reason=reason, rotated=rotated,
+                                                  now=clock.now())
         steps.append(propagation)
         steps += await self._notify(alert, incident_id)
         failed = [s.step for s in steps if not s.ok]
@@ -164,7 +165,8 @@ class IncidentResponder(Actor):
         else:
             await self.audit("incident.contained", agent=alert.agent, decision="contained",
                              reason="suspended, tokens revoked everywhere, receivers acknowledged",
-                             incident=incident_id, containment=True, seconds_to_contain=round(contained_at - opened_at, 3),
+                             incident=incident_id, containment=True,
+                             seconds_to_contain=round(contained_at - opened_at, 3),
                              records_read=assessment.window_records, evidence_seq=evidence.seq)
         return Incident(id=incident_id, agent=alert.agent, opened_at=opened_at, contained_at=contained_at,
                         score=assessment.score, steps=tuple(steps), set_jtis=tuple(jtis), evidence_seq=evidence.seq)
@@ -216,8 +218,8 @@ class IncidentResponder(Actor):
         details = await rotation.rotate(agent)
         return {"credential": rotation.name, "change_type": rotation.change_type, **dict(details)}
 
-    async def _propagate(self, agent: str, incident_id: str, reason: str, rotated: Sequence[CredentialRotation],
-                         *, now: int) -> tuple[StepResult, list[str]]:
+    async def _propagate(self, agent: str, *, incident_id: str, reason: str, rotated: Sequence[CredentialRotation],
+                         now: int) -> tuple[StepResult, list[str]]:
         assert self.transmitter is not None
         send, receive = trio.open_memory_channel(64)
         name = self.agent_names.get(agent, agent)
@@ -229,23 +231,23 @@ class IncidentResponder(Actor):
             initiating_entity="policy", reason_admin=f"{r.name} {r.change_type}d after incident {incident_id}",
             friendly_name=r.name)) for r in rotated]
         expected, jtis = 0, []
-        async with send:
-            for event_type, payload in events:
-                publication = await self.transmitter.ask(Publish(event_type=event_type, payload=payload,
-                                                                 subject=self.subject_of(agent), txn=incident_id,
-                                                                 reports=send.clone()))
-                expected += len(publication.sets)
-                jtis += [jti for _, jti in publication.sets]
         reports: list[DeliveryReport] = []
-        async with receive:
+        async with send, receive:
             with trio.move_on_after(self.delivery_timeout):
-                while len(reports) < expected:
-                    reports.append(await receive.receive())
+                for event_type, payload in events:  # one event at a time: the trail reads in order
+                    publication = await self.transmitter.ask(Publish(
+                        event_type=event_type, payload=payload, subject=self.subject_of(agent), txn=incident_id,
+                        reports=send))
+                    expected += len(publication.sets)
+                    jtis += [jti for _, jti in publication.sets]
+                    while len(reports) < expected:
+                        reports.append(await receive.receive())
         delivered = sorted({r.receiver for r in reports if r.verdict is PushVerdict.DELIVERED})
         failed = sorted({r.receiver for r in reports if r.verdict is not PushVerdict.DELIVERED})
         ok = len(reports) == expected and not failed
         return StepResult(step="sets_propagated", ok=ok, details={
-            "txn": incident_id, "sets": expected, "acknowledged": sum(r.verdict is PushVerdict.DELIVERED for r in reports),
+            "txn": incident_id, "sets": expected,
+            "acknowledged": sum(r.verdict is PushVerdict.DELIVERED for r in reports),
             "receivers": delivered, "failed": failed or None}), jtis
 
     async def _mail(self, *, to: str, subject: str, body: str) -> Mapping[str, Any]:

@@ -4,8 +4,9 @@ the bearer guard that refuses revoked principals' tokens from then on.
 ``SsfReceiver.connect`` discovers the transmitter (SSF configuration, ``issuer`` checked), reads its
 JWKS, creates a push stream for ``session-revoked``, ``credential-change`` and ``verification``
 with a fresh ``authorization_header`` secret, and verifies the stream: it returns once the
-transmitter's verification SET echoing its ``state`` has arrived (or fails after 30 s). ``mount`` puts two interceptors in front of the host's own
-dispatcher (``HttpActor.intercept``), so they run in the host's task and may change its state:
+transmitter's verification SET echoing its ``state`` has arrived (or fails after 30 s).
+``mount`` puts two interceptors in front of the host's own dispatcher (``HttpActor.intercept``),
+so they run in the host's task and may change its state:
 
 - ``POST <path>`` (RFC 8935 §2): the ``Authorization`` header must be the stream's; the SET is
   validated by ``protocols.security_event`` (signature with the transmitter's keys — re-read once on
@@ -15,8 +16,9 @@ dispatcher (``HttpActor.intercept``), so they run in the host's task and may cha
   runs the host's action (revoke grants, drop sessions...); ``credential-change`` runs its action.
 - every other request carrying a JWT bearer token whose ``client_id``, ``sub``, ``azp`` or
   ``act.sub`` names a revoked principal, issued (``iat``) at or before the revocation, is refused
-  with ``401 invalid_token`` (RFC 6750 §3.1) before the host sees it. The guard only *refuses*:
-  reading the unverified claims is safe because the host still validates every token it accepts.
+  with ``401 invalid_token`` (RFC 6750 §3.1) before the host sees it, and audited
+  (``token.refused``). The guard only *refuses*: reading the unverified claims is safe because the
+  host still validates every token it accepts.
 """
 
 from __future__ import annotations

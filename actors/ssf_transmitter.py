@@ -165,7 +165,8 @@ class SsfTransmitterActor(HttpActor):
                                                  404: "not_found", 409: "conflict"}[status],
                                        "error_description": description}, status=status, headers=headers)
 
-    async def _refuse(self, request: HttpRequest, status: int, description: str, receiver: str | None = None) -> HttpResponse:
+    async def _refuse(self, request: HttpRequest, status: int, *, description: str,
+                      receiver: str | None = None) -> HttpResponse:
         await self.audit("ssf.request_refused", decision="deny", reason=description, receiver=receiver,
                          method=request.method, path=request.path, status=status)
         return self._problem(status, description)
@@ -186,13 +187,13 @@ class SsfTransmitterActor(HttpActor):
     async def _create_stream(self, request: HttpRequest) -> HttpResponse:
         who = self._receiver(request)
         if who is None:
-            return await self._refuse(request, 401, "a receiver credential is required")
+            return await self._refuse(request, 401, description="a receiver credential is required")
         try:
             wanted = StreamRequest.from_json(request.json())
         except (MalformedBody, StreamRequestInvalid) as error:
-            return await self._refuse(request, 400, str(error), who[0])
+            return await self._refuse(request, 400, description=str(error), receiver=who[0])
         if any(s.owner == who[0] for s in self.streams.values()):
-            return await self._refuse(request, 409, "this receiver already has a stream", who[0])
+            return await self._refuse(request, 409, description="this receiver already has a stream", receiver=who[0])
         stream = StreamConfiguration.create(wanted, stream_id=self._entropy.token(12), issuer=self.issuer,
                                             audience=who[1], events_supported=EVENTS_SUPPORTED, owner=who[0])
         if stream.delivery.authorization_header:
@@ -206,7 +207,7 @@ class SsfTransmitterActor(HttpActor):
     async def _read_stream(self, request: HttpRequest) -> HttpResponse:
         who = self._receiver(request)
         if who is None:
-            return await self._refuse(request, 401, "a receiver credential is required")
+            return await self._refuse(request, 401, description="a receiver credential is required")
         stream = self._owned(who, request.query_params().get("stream_id"))
         if stream is None:
             return self._problem(404, "no such stream")
@@ -215,7 +216,7 @@ class SsfTransmitterActor(HttpActor):
     async def _delete_stream(self, request: HttpRequest) -> HttpResponse:
         who = self._receiver(request)
         if who is None:
-            return await self._refuse(request, 401, "a receiver credential is required")
+            return await self._refuse(request, 401, description="a receiver credential is required")
         stream = self._owned(who, request.query_params().get("stream_id"))
         if stream is None:
             return self._problem(404, "no such stream")
@@ -227,7 +228,7 @@ class SsfTransmitterActor(HttpActor):
     async def _read_status(self, request: HttpRequest) -> HttpResponse:
         who = self._receiver(request)
         if who is None:
-            return await self._refuse(request, 401, "a receiver credential is required")
+            return await self._refuse(request, 401, description="a receiver credential is required")
         stream = self._owned(who, request.query_params().get("stream_id"))
         if stream is None:
             return self._problem(404, "no such stream")
@@ -236,11 +237,11 @@ class SsfTransmitterActor(HttpActor):
     async def _update_status(self, request: HttpRequest) -> HttpResponse:
         who = self._receiver(request)
         if who is None:
-            return await self._refuse(request, 401, "a receiver credential is required")
+            return await self._refuse(request, 401, description="a receiver credential is required")
         try:
             stream_id, status, reason = parse_status_update(request.json())
         except (MalformedBody, StreamRequestInvalid) as error:
-            return await self._refuse(request, 400, str(error), who[0])
+            return await self._refuse(request, 400, description=str(error), receiver=who[0])
         stream = self._owned(who, stream_id)
         if stream is None:
             return self._problem(404, "no such stream")
@@ -252,25 +253,25 @@ class SsfTransmitterActor(HttpActor):
     async def _verify(self, request: HttpRequest) -> HttpResponse:
         who = self._receiver(request)
         if who is None:
-            return await self._refuse(request, 401, "a receiver credential is required")
+            return await self._refuse(request, 401, description="a receiver credential is required")
         try:
             stream_id, state = parse_verification_request(request.json())
         except (MalformedBody, StreamRequestInvalid) as error:
-            return await self._refuse(request, 400, str(error), who[0])
+            return await self._refuse(request, 400, description=str(error), receiver=who[0])
         stream = self._owned(who, stream_id)
         if stream is None:
             return self._problem(404, "no such stream")
         payload = {"state": state} if state is not None else {}
-        token, jti = self._sign(stream, VERIFICATION, payload, SubjectId.opaque(stream.stream_id),
-                                txn=self._entropy.token(8))
+        token, jti = self._sign(stream, event_type=VERIFICATION, payload=payload,
+                                subject=SubjectId.opaque(stream.stream_id), txn=self._entropy.token(8))
         assert self._queue is not None
         self._queue.send_nowait([_Delivery(stream=stream, token=token, jti=jti, event_type=VERIFICATION, reports=None)])
         return HttpResponse(status=204)
 
     # ------------------------------------------------------------------ publishing
 
-    def _sign(self, stream: StreamConfiguration, event_type: str, payload: Mapping[str, Any], subject: Subject,
-              *, txn: str) -> tuple[str, str]:
+    def _sign(self, stream: StreamConfiguration, *, event_type: str, payload: Mapping[str, Any], subject: Subject,
+              txn: str) -> tuple[str, str]:
         assert self.keyring is not None
         jti = self._entropy.token(16)
         event = SecurityEvent(issuer=self.issuer, audience=(stream.audience,), jti=jti,
@@ -282,7 +283,8 @@ class SsfTransmitterActor(HttpActor):
         targets = [s for s in self.streams.values() if s.delivers(message.event_type)]
         batch = []
         for stream in sorted(targets, key=lambda s: s.owner):
-            token, jti = self._sign(stream, message.event_type, message.payload, message.subject, txn=message.txn)
+            token, jti = self._sign(stream, event_type=message.event_type, payload=message.payload,
+                                    subject=message.subject, txn=message.txn)
             batch.append(_Delivery(stream=stream, token=token, jti=jti, event_type=message.event_type,
                                    reports=message.reports))
         await self.audit("set.published", decision="allow", reason=f"{len(batch)} receiver(s) asked for this event",
@@ -315,13 +317,13 @@ class SsfTransmitterActor(HttpActor):
                 if (outcome is None or outcome.verdict is PushVerdict.RETRY) and attempt < MAX_ATTEMPTS:
                     retry.append(delivery)
                 else:
-                    await self._finish(delivery, outcome, attempt)
+                    await self._finish(delivery, outcome=outcome, attempts=attempt)
             if retry:
                 await trio.sleep(backoff)
                 backoff *= 2
             pending = retry
 
-    async def _finish(self, delivery: _Delivery, outcome: PushOutcome | None, attempts: int) -> None:
+    async def _finish(self, delivery: _Delivery, *, outcome: PushOutcome | None, attempts: int) -> None:
         stream = delivery.stream
         common = {"receiver": stream.owner, "stream_id": stream.stream_id, "jti": delivery.jti,
                   "event_type": delivery.event_type, "attempts": attempts}

@@ -10,15 +10,15 @@ token lineage: a token id (``jti``) that an earlier entry issued or served to th
 replaced by ``*`` (a segment after a plural collection name, or holding a digit):
 ``GET /crm/v1/accounts/001x/contacts`` → ``GET crm/*/accounts/*/contacts``.
 
-Scoring is throttled (``next_evaluation``): an agent's new activity is scored ``SETTLE`` seconds
-later (the calls of the same instant have landed by then) and at most once per ``interval``; a
-burst is batched into one evaluation per interval. Nothing runs on idle days, so 45 simulated days
-cost a few hundred evaluations. Each evaluation that is not NORMAL, or changes the level, is
-audited as ``risk.scored`` (``details.score``, ``threshold``, ``level``, the explained factors);
-after each active day a ``risk.scored`` with ``period: day`` records that day's peak. Reaching
-HIGH opens one alert per agent (sent on ``alerts`` to the response orchestrator) until
-``resolve`` is called. ``replay`` scores a finished run's audit trail exactly as the live detector
-would (for threshold sweeps).
+Scoring is streaming: each observation is scored as it arrives, on the window ending at it, from
+the agent's history as ingested so far (entries arrive in chain order, so the scores do not depend
+on task scheduling). Nothing runs on idle days: 45 simulated days cost a few hundred evaluations
+and no clock wake-ups but one per active day. A change of level is audited as ``risk.scored``
+(``details.score``, ``threshold``, ``level``, the explained factors); after each active day a
+``risk.scored`` with ``period: day`` records that day's peak (the risk-over-time chart). Reaching
+HIGH opens one alert per agent (sent on ``alerts`` to the response orchestrator) until ``resolve``
+is called. ``replay`` scores a finished run's audit trail exactly as the live detector did (for
+threshold sweeps).
 """
 
 from __future__ import annotations
@@ -41,8 +41,6 @@ from protocols.behaviour import (
 ACTIVITY_EVENTS = frozenset({"api.called"})
 """Events that are an agent's use of a system (any entry with numeric ``details.records`` counts too)."""
 OWN_EVENTS = frozenset({"risk.scored"})
-SETTLE = 0.01
-"""Seconds between an agent's activity and its evaluation: the calls of that instant all land first."""
 _ID_SEGMENT = re.compile(r"\d|^[^a-z]")
 
 
@@ -60,11 +58,6 @@ def resource_type(method: str, path: str) -> str:
 def entry_time(entry: AuditEntry) -> float:
     """An audit entry's time in epoch seconds (millisecond precision)."""
     return datetime.fromisoformat(entry.time.replace("Z", "+00:00")).timestamp()
-
-
-def next_evaluation(*, activity_at: float, last_evaluation: float, interval: float) -> float:
-    """When new activity at ``activity_at`` is scored (module docstring)."""
-    return max(activity_at + SETTLE, last_evaluation + interval)
 
 
 @attrs.define
@@ -133,8 +126,6 @@ class AgentState:
     day: int = -1
     today: int = 0
     baseline: tuple[int, Baseline] | None = None
-    due: float | None = None
-    last_evaluation: float = float("-inf")
     assessment: RiskAssessment | None = None
     peak: RiskAssessment | None = None
 
@@ -164,7 +155,6 @@ class ThreatDetectionActor(Actor):
 
     policy: DetectionPolicy = attrs.field(factory=DetectionPolicy)
     agents: dict[str, str] = attrs.field(factory=dict)
-    interval: int = 60
     monitor_from: int = 0
     """Epoch seconds from which activity is observed (before: onboarding traffic, not behaviour)."""
     alerts: trio.MemorySendChannel | None = attrs.field(default=None, repr=False)
@@ -208,14 +198,12 @@ class ThreatDetectionActor(Actor):
                     continue
                 state = self.states.setdefault(observation.agent, AgentState())
                 state.add(observation, keep_days=self.policy.baseline_days + 1)
-                if state.due is None:
-                    state.due = next_evaluation(activity_at=observation.time, last_evaluation=state.last_evaluation,
-                                                interval=self.interval)
-                    self._wake.set()
+                await self.evaluate(observation.agent, now=observation.time)
+                self._wake.set()
 
     def _next_deadline(self) -> float | None:
-        times = [s.due for s in self.states.values() if s.due is not None]
-        times += [(s.peak.time // DAY + 1) * DAY for s in self.states.values() if s.peak is not None]
+        """The end of the earliest day whose peak has not been recorded yet."""
+        times = [(s.peak.time // DAY + 1) * DAY for s in self.states.values() if s.peak is not None]
         return min(times) if times else None
 
     async def _scheduler(self) -> None:
@@ -225,25 +213,23 @@ class ThreatDetectionActor(Actor):
                 await self._wake.wait()
             self._wake = trio.Event()
             now = self.runtime.clock.now_float()
-            for agent, state in sorted(self.states.items()):
+            for state in [s for _, s in sorted(self.states.items())]:
                 if state.peak is not None and now >= (state.peak.time // DAY + 1) * DAY:
                     peak, state.peak = state.peak, None
                     await self._record(peak, period="day")
-                if state.due is not None and now >= state.due:
-                    evaluated_at, state.due = state.due, None
-                    await self.evaluate(agent, now=evaluated_at)
 
     async def evaluate(self, agent: str, *, now: float) -> RiskAssessment:
         """Score ``agent`` on the window ending ``now``; audit and alert as the module docstring says."""
         state = self.states.setdefault(agent, AgentState())
-        state.last_evaluation = now
         assessment = state.score(agent, now=now, policy=self.policy)
         previous, state.assessment = state.assessment, assessment
+        if state.peak is not None and int(state.peak.time // DAY) != int(now // DAY):
+            peak, state.peak = state.peak, None  # a new day began before the midnight wake-up ran
+            await self._record(peak, period="day")
         if state.peak is None or assessment.score > state.peak.score:
             state.peak = assessment
-        changed = previous is not None and previous.level is not assessment.level
-        if assessment.level is not RiskLevel.NORMAL or changed:
-            entry = await self._record(assessment, period="window", previous=previous)
+        if (previous.level if previous is not None else RiskLevel.NORMAL) is not assessment.level:
+            entry = await self._record(assessment, period="change", previous=previous)
             if assessment.level is RiskLevel.HIGH and agent not in self._alerted and self.alerts is not None:
                 self._alerted.add(agent)
                 await self.alerts.send(RiskAlert(agent=agent, assessment=assessment, audit_seq=entry.seq))
@@ -277,34 +263,18 @@ def agent_accounts(agents: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
     return accounts
 
 
-def replay(entries: Iterable[AuditEntry], *, agents: Mapping[str, str], policy: DetectionPolicy, interval: float,
-           monitor_from: float = 0, until: float | None = None) -> list[RiskAssessment]:
+def replay(entries: Iterable[AuditEntry], *, agents: Mapping[str, str], policy: DetectionPolicy,
+           monitor_from: float = 0) -> list[RiskAssessment]:
     """Every evaluation the live detector would make over ``entries`` (a finished run's audit
-    trail), in order — the same observations, schedule and scores, whatever the thresholds."""
+    trail), in order — the same observations and scores, whatever the thresholds."""
     reader = ActivityReader(agents=agents, monitor_from=monitor_from)
     states: dict[str, AgentState] = {}
     results: list[RiskAssessment] = []
-
-    def evaluate_due(before: float, *, inclusive: bool) -> None:
-        while True:
-            due = [(s.due, a) for a, s in states.items() if s.due is not None
-                   and (s.due <= before if inclusive else s.due < before)]
-            if not due:
-                return
-            when, agent = min(due)
-            state = states[agent]
-            state.due, state.last_evaluation = None, when
-            results.append(state.score(agent, now=when, policy=policy))
-
     for entry in entries:
         observation = reader.observe(entry)
         if observation is None:
             continue
-        evaluate_due(observation.time, inclusive=False)
         state = states.setdefault(observation.agent, AgentState())
         state.add(observation, keep_days=policy.baseline_days + 1)
-        if state.due is None:
-            state.due = next_evaluation(activity_at=observation.time, last_evaluation=state.last_evaluation,
-                                        interval=interval)
-    evaluate_due(until if until is not None else float("inf"), inclusive=True)
+        results.append(state.score(observation.agent, now=observation.time, policy=policy))
     return results

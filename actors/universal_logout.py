@@ -15,8 +15,8 @@ and changes only that host's state.
 - Resource authorization server (``resource_as_revocation``): the client's keys are removed; its
   outstanding access tokens die at the resource servers, which receive the SETs.
 - Token vault (``vault_suspension``): the agent's integrations are withdrawn (no more tokens served)
-  and every connection it drew tokens from is disconnected at the provider (RFC 7009 on the
-  refresh token, which revokes the access tokens of that grant).
+  and every connection it may still hold a live token from is disconnected at the provider (RFC
+  7009 on the refresh token, which revokes the access tokens of that grant).
 - Privileged-credential vault (``privileged_vault_suspension``): the agent can no longer
   authenticate to lease secrets.
 """
@@ -24,6 +24,7 @@ and changes only that host's state.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -115,17 +116,20 @@ def on_session_revoked(revoke: Revoke) -> Callable[[SecurityEvent, tuple[str, ..
 
 
 def vault_suspension(vault: Any) -> Callable[[SecurityEvent, tuple[str, ...]], Awaitable[Mapping[str, Any]]]:
-    """``vault``: a ``VaultActor``. The connections an agent drew tokens from are read from the
-    vault's own ``vault.token_served`` audit records."""
+    """``vault``: a ``VaultActor``. Which connections the agent may still hold live tokens from
+    (served less than their lifetime ago) is read from the vault's own ``vault.token_served``
+    audit records; those grants are revoked at the provider, which revokes every access token
+    issued under them. Connections whose tokens have all expired are left alone."""
     async def act(event: SecurityEvent, principals: tuple[str, ...]) -> Mapping[str, Any]:
         done: dict[str, Any] = {}
+        now = vault.runtime.clock.now_float()
         for agent in principals:
             if agent not in vault.agent_grants:
                 continue
             vault.agent_grants[agent] = {}
             used = sorted({(e.subject, str(e.details.get("provider"))) for e in vault.runtime.audit.store.entries()
                            if e.actor == vault.name and e.event == "vault.token_served" and e.agent == agent
-                           and e.subject})
+                           and e.subject and _served_until(e) > now})
             disconnected = []
             for subject, provider in used:
                 if provider in vault.providers and await vault.revoke_connection(
@@ -134,6 +138,12 @@ def vault_suspension(vault: Any) -> Callable[[SecurityEvent, tuple[str, ...]], A
             done[agent] = {"integrations_withdrawn": True, "connections_revoked": disconnected}
         return done
     return act
+
+
+def _served_until(entry: Any) -> float:
+    served = datetime.fromisoformat(entry.time.replace("Z", "+00:00")).timestamp()
+    lifetime = entry.details.get("expires_in")
+    return served + (lifetime if isinstance(lifetime, (int, float)) else 0)
 
 
 def privileged_vault_suspension(pam: Any) -> Callable[[SecurityEvent, tuple[str, ...]], Awaitable[Mapping[str, Any]]]:

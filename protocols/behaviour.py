@@ -236,9 +236,10 @@ def assess(*, recent: Sequence[Observation], today_records: int, baseline: Basel
     ``today_records`` counts its records since the start of the UTC day of ``now``."""
     window = [o for o in recent if now - policy.window < o.time <= now]
     k = sum(o.records for o in window)
-    factors = [_volume(k, baseline, policy), _daily(today_records, baseline)]
+    factors = [_volume(k, baseline=baseline, policy=policy), _daily(today_records, baseline)]
     if not baseline.learning and window:
-        factors += [_time_of_day(window, baseline, k), _resource_types(window, baseline, k), _peers(window, baseline)]
+        factors += [_time_of_day(window, baseline=baseline, k=k), _resource_types(window, baseline=baseline, k=k),
+                    _peers(window, baseline)]
     score = min(100.0, sum(f.points for f in factors))
     score = round(score, 1)
     return RiskAssessment(agent=baseline.agent, time=now, score=score, level=policy.level(score),
@@ -246,7 +247,7 @@ def assess(*, recent: Sequence[Observation], today_records: int, baseline: Basel
                           today_records=today_records)
 
 
-def _volume(k: int, baseline: Baseline, policy: DetectionPolicy) -> Factor:
+def _volume(k: int, *, baseline: Baseline, policy: DetectionPolicy) -> Factor:
     decades = -poisson_log10_sf(k, baseline.burst) if k else 0.0
     points = min(VOLUME_CAP, VOLUME_POINTS_PER_DECADE * decades)
     minutes = policy.window // 60
@@ -264,7 +265,7 @@ def _daily(today: int, baseline: Baseline) -> Factor:
                                f"(robust z-score {z:.1f}, MAD {baseline.daily_mad:g})"))
 
 
-def _time_of_day(window: Sequence[Observation], baseline: Baseline, k: int) -> Factor:
+def _time_of_day(window: Sequence[Observation], *, baseline: Baseline, k: int) -> Factor:
     odd = sum(o.records for o in window if int(o.time % DAY // HOUR) not in baseline.usual_hours)
     share = odd / k if k else 0.0
     hours = sorted(baseline.usual_hours)
@@ -273,7 +274,7 @@ def _time_of_day(window: Sequence[Observation], baseline: Baseline, k: int) -> F
                   explanation=f"{odd} of {k} records read outside the agent's usual hours ({usual})")
 
 
-def _resource_types(window: Sequence[Observation], baseline: Baseline, k: int) -> Factor:
+def _resource_types(window: Sequence[Observation], *, baseline: Baseline, k: int) -> Factor:
     novel = sorted({o.resource_type for o in window} - baseline.resource_types)
     share = sum(o.records for o in window if o.resource_type in novel) / k if k else 0.0
     names = ", ".join(novel) if novel else "none"

@@ -40,7 +40,8 @@ CHANGE_TYPES = ("create", "revoke", "update", "delete")
 _OPTIONAL_STRINGS = ("friendly_name", "x509_issuer", "x509_serial", "fido2_aaguid")
 
 
-def _common(*, event_timestamp: int, initiating_entity: str, reason_admin: str, reason_user: str | None) -> dict[str, Any]:
+def _common(*, event_timestamp: int, initiating_entity: str, reason_admin: str,
+            reason_user: str | None) -> dict[str, Any]:
     if initiating_entity not in INITIATING_ENTITIES:
         raise ValueError(f"initiating_entity must be one of {', '.join(INITIATING_ENTITIES)}")
     if not reason_admin:

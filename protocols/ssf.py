@@ -54,7 +54,8 @@ class StreamRequestInvalid(ValueError):
 
 def configuration_url(issuer: str) -> str:
     """SSF §"Obtaining Transmitter Configuration Information": the well-known path goes between the
-    host and the issuer's path (``https://t.example/tenant`` → ``https://t.example/.well-known/ssf-configuration/tenant``)."""
+    host and the issuer's path (``https://t.example/tenant`` →
+    ``https://t.example/.well-known/ssf-configuration/tenant``)."""
     parts = urlsplit(issuer)
     path = parts.path.rstrip("/")
     return urlunsplit((parts.scheme, parts.netloc, WELL_KNOWN + path, "", ""))

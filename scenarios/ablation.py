@@ -110,7 +110,8 @@ def _sweep_section(options: Any, ablated: Any) -> str:
     stolen = drill.facts["stolen at"]
     agent = next(p.agent for p in options.world.phases if p.number == drill.number)
     entries = load_entries(ablated.out_dir / "audit.sqlite")
-    points = sweep(entries, agent=agent, attack_started=datetime.fromisoformat(stolen.replace("Z", "+00:00")).timestamp())
+    started = datetime.fromisoformat(stolen.replace("Z", "+00:00")).timestamp()
+    points = sweep(entries, agent=agent, attack_started=started)
     return write_sweep(points, options.out_dir, chosen=security.detection.policy.high, attack_started=stolen)
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from actors.threat_detection import ActivityReader, entry_time, replay
+from actors.threat_detection import ActivityReader, replay
 from protocols.audit_chain import AuditEntry
 from protocols.behaviour import DAY, DetectionPolicy
 
@@ -49,14 +49,12 @@ class DetectionConfig:
 
     agents: Mapping[str, str]
     policy: DetectionPolicy
-    interval: int
     monitor_from: float
 
     @classmethod
     def from_entry(cls, entry: AuditEntry) -> DetectionConfig:
         details = entry.details
-        return cls(agents=dict(details["accounts"]), interval=int(details["interval"]),
-                   monitor_from=float(details["monitor_from"]),
+        return cls(agents=dict(details["accounts"]), monitor_from=float(details["monitor_from"]),
                    policy=DetectionPolicy(window=int(details["window"]), elevated=float(details["elevated"]),
                                           high=float(details["high"]), baseline_days=int(details["baseline_days"]),
                                           min_baseline_days=int(details["min_baseline_days"])))
@@ -67,7 +65,7 @@ def sweep(entries: Sequence[AuditEntry], *, agent: str, attack_started: float,
     config = next((DetectionConfig.from_entry(e) for e in entries if e.event == "detection.configured"), None)
     if config is None:
         raise ValueError("the run has no detection.configured entry")
-    scores = [a for a in replay(entries, agents=config.agents, policy=config.policy, interval=config.interval,
+    scores = [a for a in replay(entries, agents=config.agents, policy=config.policy,
                                 monitor_from=config.monitor_from) if a.agent == agent]
     reader = ActivityReader(agents=config.agents, monitor_from=config.monitor_from)
     reads = [(o.time, o.records) for o in map(reader.observe, entries)

@@ -4,8 +4,7 @@
 [detection]
 enabled = true              # false: no detector, no automated response (the ablation run)
 start = "2025-01-07T00:00:00Z"   # agents are monitored from then on (before: onboarding traffic)
-window = 600                # seconds: the sliding window the volume is scored over
-interval = 60               # seconds between evaluations of an agent with new activity
+window = 600                # seconds: the sliding window the volume is scored over (each call is scored)
 elevated = 35               # risk score (0-100) from which the level is ELEVATED
 high = 60                   # ... HIGH: the automated response starts
 baseline_days = 30          # days of history a baseline is learned from
@@ -50,7 +49,6 @@ class DetectionSettings:
     enabled: bool
     start: datetime | None
     policy: DetectionPolicy
-    interval: int
     security_team: str
 
 
@@ -76,7 +74,7 @@ class SecuritySettings:
     attack: AttackSettings | None
 
 
-def _int(table: dict[str, Any], key: str, where: str, *, default: int | None = None, minimum: int = 1) -> int:
+def _int(table: dict[str, Any], key: str, *, where: str, default: int | None = None, minimum: int = 1) -> int:
     value = table.get(key, default)
     if value is None:
         raise SecuritySectionError(f"{where}.{key}", "missing")
@@ -85,14 +83,15 @@ def _int(table: dict[str, Any], key: str, where: str, *, default: int | None = N
     return value
 
 
-def _number(table: dict[str, Any], key: str, where: str, default: float) -> float:
+def _number(table: dict[str, Any], key: str, *, where: str, default: float) -> float:
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SecuritySectionError(f"{where}.{key}", f"expected a number, got {value!r}")
     return float(value)
 
 
-def _pair(table: dict[str, Any], key: str, where: str, default: tuple[int, int], *, low: int, high: int) -> tuple[int, int]:
+def _pair(table: dict[str, Any], key: str, *, where: str, default: tuple[int, int], low: int,
+          high: int) -> tuple[int, int]:
     value = table.get(key, list(default))
     if (not isinstance(value, list) or len(value) != 2
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
@@ -129,11 +128,11 @@ def parse_security(data: dict[str, Any], *, agent_ids: set[str]) -> SecuritySett
             raise SecuritySectionError("detection.start", "needs a time zone (e.g. a trailing Z)")
     try:
         policy = DetectionPolicy(
-            window=_int(detection, "window", "detection", default=600),
-            elevated=_number(detection, "elevated", "detection", 35.0),
-            high=_number(detection, "high", "detection", 60.0),
-            baseline_days=_int(detection, "baseline_days", "detection", default=30),
-            min_baseline_days=_int(detection, "min_baseline_days", "detection", default=7))
+            window=_int(detection, "window", where="detection", default=600),
+            elevated=_number(detection, "elevated", where="detection", default=35.0),
+            high=_number(detection, "high", where="detection", default=60.0),
+            baseline_days=_int(detection, "baseline_days", where="detection", default=30),
+            min_baseline_days=_int(detection, "min_baseline_days", where="detection", default=7))
     except ValueError as error:
         if isinstance(error, SecuritySectionError):
             raise
@@ -141,25 +140,24 @@ def parse_security(data: dict[str, Any], *, agent_ids: set[str]) -> SecuritySett
     team = detection.get("security_team", "")
     if not isinstance(team, str) or "@" not in team:
         raise SecuritySectionError("detection.security_team", "expected an e-mail address")
-    settings = DetectionSettings(enabled=enabled, start=start, policy=policy,
-                                 interval=_int(detection, "interval", "detection", default=60), security_team=team)
+    settings = DetectionSettings(enabled=enabled, start=start, policy=policy, security_team=team)
     routine = _table(data, "routine")
     routine_settings = None
     if routine is not None:
         agent = routine.get("agent")
         if agent not in agent_ids:
             raise SecuritySectionError("routine.agent", f"unknown agent {agent!r}")
-        routine_settings = RoutineSettings(agent=agent,
-                                           reads_per_day=_pair(routine, "reads_per_day", "routine", (10, 15),
-                                                               low=1, high=1000),
-                                           hours=_pair(routine, "hours", "routine", (9, 18), low=0, high=24))
+        reads = _pair(routine, "reads_per_day", where="routine", default=(10, 15), low=1, high=1000)
+        hours = _pair(routine, "hours", where="routine", default=(9, 18), low=0, high=24)
+        routine_settings = RoutineSettings(agent=agent, reads_per_day=reads, hours=hours)
         if routine_settings.hours[0] == routine_settings.hours[1]:
             raise SecuritySectionError("routine.hours", "the working hours must not be empty")
     attack = _table(data, "attack")
     attack_settings = None
     if attack is not None:
-        attack_settings = AttackSettings(records=_int(attack, "records", "attack", default=500),
-                                         duration=_int(attack, "duration", "attack", default=600),
-                                         retry_every=_int(attack, "retry_every", "attack", default=30),
-                                         retry_rounds=_int(attack, "retry_rounds", "attack", default=10, minimum=0))
+        attack_settings = AttackSettings(records=_int(attack, "records", where="attack", default=500),
+                                         duration=_int(attack, "duration", where="attack", default=600),
+                                         retry_every=_int(attack, "retry_every", where="attack", default=30),
+                                         retry_rounds=_int(attack, "retry_rounds", where="attack", default=10,
+                                                           minimum=0))
     return SecuritySettings(detection=settings, routine=routine_settings, attack=attack_settings)

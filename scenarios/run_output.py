@@ -44,7 +44,8 @@ def print_run(result: RunResult, *, console: Console) -> None:
         else:
             console.print(f"[bold red]  audit evidence failed verification:[/bold red] "
                           f"{escape('; '.join(report.integrity.problems))}")
-    console.print(f"run directory: {escape(str(result.out_dir))}", highlight=False)
+    console.print(f"run directory: {escape(str(result.out_dir))}", highlight=False, soft_wrap=True)
     if report is not None:
-        console.print(f"markdown: {escape(str(report.markdown))} · json: {escape(str(report.json))}", highlight=False)
-        console.print(f"report: [bold]{escape(str(report.html))}[/bold]", highlight=False)
+        console.print(f"markdown: {escape(str(report.markdown))} · json: {escape(str(report.json))}", highlight=False,
+                      soft_wrap=True)
+        console.print(f"report: [bold]{escape(str(report.html))}[/bold]", highlight=False, soft_wrap=True)

@@ -9,8 +9,8 @@ API (receivers: their bearer guard refuses the agent's tokens) and the pricing a
 CRM integration (client and integration user of phase 1) and its client id at the pricing AS.
 
 ``morning_tokens`` is the agent's work for the phase's user just before the theft — an MCP token
-for one server, a pricing token through ID-JAG, a CRM token from the token vault — and
-``sales_probes`` the attacker's replays of each, added to the drill's probes.
+for one server and a pricing token through ID-JAG — and ``sales_probes`` the attacker's replays of
+each, and of the signing key with the user's ID token at the token vault.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from scenarios.security_cast import ProtectedSystem, SecurityOps
 from scenarios.security_wiring import SecuredAgent, install_platform_security
 
 MCP_PROBE_SERVER = "mcp-crm"
+VAULT_INTEGRATION, VAULT_SCOPE = "google-drive", ("drive.file",)
 PRICING_TIER = "enterprise-tier"
 
 
@@ -78,7 +79,6 @@ class MorningTokens:
     mcp: tuple[str, str] | None = attrs.field(default=None, repr=False)
     """(server URL, token)."""
     pricing: str = attrs.field(default="", repr=False)
-    vault_crm: str = attrs.field(default="", repr=False)
 
 
 async def morning_tokens(cast: Any, agent_id: str, delegation: Delegation) -> MorningTokens:
@@ -92,19 +92,12 @@ async def morning_tokens(cast: Any, agent_id: str, delegation: Delegation) -> Mo
             delegation, resource=found.metadata.resource, scope=found.scope))
     pricing = ""
     world_pricing, cross = cast.world.pricing, cast.cross_domain
-    if world_pricing is not None and cross is not None and (agent_id, world_pricing.authorization_server) in cross.clients:
+    if (world_pricing is not None and cross is not None
+            and (agent_id, world_pricing.authorization_server) in cross.clients):
         client = cross.client(agent=agent_id, target=world_pricing.authorization_server)
         grant = await client.obtain_id_jag(delegation, resource=(world_pricing.resource,), scope=("pricing:read",))
         pricing = (await client.redeem(grant, user=delegation.subject)).access_token
-    vault_crm = ""
-    tools = cast.vault.tools.get(agent_id)
-    if tools is not None and "salesforce" in tools.vault.integrations:
-        try:
-            vault_crm = (await tools.vault.access_token(user=delegation.subject, integration="salesforce",
-                                                        scope=("crm.read",))).token
-        except OAuthError:  # e.g. the user's CRM connection went idle for weeks and must be reconnected
-            vault_crm = ""
-    return MorningTokens(mcp=mcp, pricing=pricing, vault_crm=vault_crm)
+    return MorningTokens(mcp=mcp, pricing=pricing)
 
 
 def sales_probes(cast: Any, tokens: MorningTokens, *, agent_id: str, user: str) -> list[Probe]:
@@ -132,18 +125,16 @@ def sales_probes(cast: Any, tokens: MorningTokens, *, agent_id: str, user: str) 
         api = cast.cross_domain.pricing_api
         probes.append(Probe(credential="pricing token", receiver=api.name,
                             attempt=bearer(api.url(f"/prices/{PRICING_TIER}"), tokens.pricing)))
-    if tokens.vault_crm:
-        crm = cast.control.crm
-        probes.append(Probe(credential="vault-issued CRM token", receiver=crm.name,
-                            attempt=bearer(crm.url(f"{CRM_API}/accounts?limit=1"), tokens.vault_crm)))
     tools = cast.vault.tools.get(agent_id)
-    if tools is not None and cast.vault.vault is not None and "salesforce" in tools.vault.integrations:
+    if tools is not None and cast.vault.vault is not None and VAULT_INTEGRATION in tools.vault.integrations:
         async def exchange(i: int) -> ProbeResult:
             try:  # the stolen signing key and the user's ID token, replayed at the token vault
-                await tools.vault.access_token(user=user, integration="salesforce", scope=("crm.read",))
+                await tools.vault.access_token(user=user, integration=VAULT_INTEGRATION, scope=VAULT_SCOPE)
             except OAuthError as error:
                 return ProbeResult(status=error.status)
             return ProbeResult(status=200)
+        # Tried once the stolen CRM token stops working: the user's connections have been idle for
+        # weeks, so a first try would only make the vault mark them for reconnection.
         probes.append(Probe(credential="agent signing key + user's ID token", receiver=cast.vault.vault.name,
-                            attempt=exchange))
+                            attempt=exchange, reconnoitre=False))
     return probes

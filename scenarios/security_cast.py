@@ -119,13 +119,13 @@ async def install_security(*, runtime: Runtime, nursery: trio.Nursery, settings:
     await runtime.audit.record(
         actor=DETECTOR, event="detection.configured", decision="enabled" if detection.enabled else "disabled",
         reason="behavioural detection and automated response" if detection.enabled
-        else "switched off in the world file", accounts=accounts, interval=detection.interval, monitor_from=start,
+        else "switched off in the world file", accounts=accounts, monitor_from=start,
         window=policy.window, elevated=policy.elevated, high=policy.high, baseline_days=policy.baseline_days,
         min_baseline_days=policy.min_baseline_days)
     if detection.enabled:
         send, receive = trio.open_memory_channel(16)
         ops.detector = ThreatDetectionActor(name=DETECTOR, runtime=runtime, policy=policy, agents=accounts,
-                                            interval=detection.interval, alerts=send, monitor_from=start)
+                                            alerts=send, monitor_from=start)
         ops.responder = IncidentResponder(
             name=RESPONDER, runtime=runtime, alerts=receive, transmitter=transmitter, identity_issuer=identity_issuer,
             signing_key=responder_key, suspend=suspend, rotations=rotations,

@@ -32,7 +32,7 @@ async def phase_2_credential_theft(cast: SupportCast, phase: PhaseSpec) -> Phase
                    person.name: (person.email, plane.mailboxes[person.id].password),
                    f"{owner.name} (owner)": (owner.email, plane.mailboxes[owner.id].password)})
     outcome = await run_drill(target, signed_in_at=cast.runtime.clock.now_float())
-    return drill_result(phase, target, outcome)
+    return drill_result(phase, target=target, outcome=outcome)
 
 
 CUSTOMER_SERVICE_PHASES = {1: phase_1_routine, 2: phase_2_credential_theft}

@@ -201,7 +201,7 @@ async def sign_in(browser: Browser | None, agent: AgentActor) -> str:
     return result.problem or ("" if result.status == 200 else f"sign-in ended on HTTP {result.status}")
 
 
-def drill_result(phase: PhaseSpec, target: DrillTarget, outcome: DrillOutcome) -> PhaseResult:
+def drill_result(phase: PhaseSpec, *, target: DrillTarget, outcome: DrillOutcome) -> PhaseResult:
     """The phase result: timings, records, attempts after containment by credential and receiver."""
     attack = target.security.settings.attack
     report = outcome.report
@@ -249,7 +249,8 @@ def drill_result(phase: PhaseSpec, target: DrillTarget, outcome: DrillOutcome) -
     })
     first_try: dict[str, Any] = {}
     for a in report.attempts:
-        first_try.setdefault(f"{a.credential} → {a.receiver}", a)
+        if seq is None or a.seq < seq:
+            first_try.setdefault(f"{a.credential} → {a.receiver}", a)
     for label, a in sorted(first_try.items()):
         facts[f"before: {label}"] = "accepted" if a.ok else f"refused (HTTP {a.status})"
     for label, (attempts, ok) in sorted(by_receiver.items()):
@@ -302,4 +303,4 @@ async def phase_8_threat_detection(cast: Any, phase: PhaseSpec) -> PhaseResult:
                    f"{owner.name} (owner)": (owner.email, plane.mailboxes[owner.id].password)},
         extra_probes=sales_probes(cast, tokens, agent_id=agent.name, user=delegation.subject))
     outcome = await run_drill(target, signed_in_at=signed_in_at)
-    return drill_result(phase, target, outcome)
+    return drill_result(phase, target=target, outcome=outcome)

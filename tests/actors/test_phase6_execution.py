@@ -4,12 +4,17 @@ its PDF, and the booked event on both calendars."""
 
 import hashlib
 
+import pytest
+
 from protocols.calendar import parse_rfc3339
+from protocols.oauth.errors import NotFound
 from protocols.pdf import extract_text
 from scenarios.phases.multi_system_execution import (
     FILE_NAME, FOLDER, crm_via_vault, phase_6_multi_system_execution,
 )
-from tests.actors.vault_helpers import AGENT, admin_token, api_get, cast, fast_crypto, sign_in  # noqa: F401
+from tests.actors.vault_helpers import (  # noqa: F401 (fixtures)
+    AGENT, admin_token, api_get, cast, channel_cast, fast_crypto, sign_in,
+)
 
 SARAH, JOHN = "sarah.johnson@acmecorp.example", "john.smith@acmecorp.example"
 CTO, CFO = "julie.martinez@acme-customer.example", "robert.chen@acme-customer.example"
@@ -95,3 +100,27 @@ async def test_crm_via_vault_reads_the_customer_with_a_read_only_token(cast):
     assert calls and all(c.scope == "crm.read" and c.status == 200 for c in calls)
     # The CRM connection is admin-approved (B2B): no consent screen was shown.
     assert not [e for e in crm.auth_log if e.event.startswith("consent.")]
+
+
+async def test_crm_sharing_by_territory_and_the_provider_api_log_for_discovery(channel_cast):
+    """Sarah (EMEA) cannot see the North American Globex account; the CRM's administrator service
+    account sees everything and reads the CRM's own log of every API call and token grant."""
+    cast = channel_cast
+    subject = await sign_in(cast)
+    tools = cast.vault.tools[AGENT]
+    await crm_via_vault(cast, user="sarah", agent=AGENT)
+    sarah_api = tools.api("salesforce", await tools.token(user=subject, integration="salesforce", scope=("crm.read",)))
+    with pytest.raises(NotFound):
+        await sarah_api.get("/accounts/globex/opportunities")
+    visible = await sarah_api.get("/accounts", limit="200")
+    assert {a["territory"] for a in visible["records"]} == {"EMEA"}
+    crm = cast.vault.providers["crm"]
+    admin = await admin_token(cast, "crm")
+    everything = await api_get(cast, crm.url("/crm/v1/accounts?limit=200"), admin)
+    assert everything["total"] == len(crm.accounts) and everything["total"] > visible["total"]
+    log = await api_get(cast, crm.url("/crm/v1/audit-log"), admin)
+    mine = [c for c in log["api_calls"] if c["client_id"] == cast.vault.vault.name]
+    assert {c["path"] for c in mine} >= {"/crm/v1/accounts/acme-corp/contacts", "/crm/v1/accounts/globex/opportunities"}
+    assert [c["status"] for c in mine if "globex" in c["path"]] == [404]
+    assert any(e["event"] == "token.refreshed" and e["grant_type"] == "refresh_token" for e in log["auth_events"])
+    assert any(c["service_account"] for c in log["api_calls"])

@@ -1,5 +1,5 @@
 """The threat detector reading the audit feed: observations (direct and by token lineage),
-throttled evaluations, daily risk points, the alert at HIGH, and ``replay`` scoring a finished
+streaming evaluations, daily risk points, the alert at HIGH, and ``replay`` scoring a finished
 trail exactly as the live detector did."""
 
 import pytest
@@ -43,7 +43,7 @@ async def test_live_detection_matches_replay_and_alerts_once(autojump_clock):
     async with running_runtime(Transport.CHANNEL) as (runtime, nursery, _log):
         send, alerts = trio.open_memory_channel(4)
         detector = ThreatDetectionActor(name="threat-detection", runtime=runtime, policy=POLICY, agents=dict(ACCOUNTS),
-                                        interval=60, alerts=send)
+                                        alerts=send)
         await nursery.start(detector.run)
         entropy = SeededEntropy.for_actor(run_seed=3, actor="routine")
         start = int(EPOCH.timestamp()) // DAY * DAY + DAY
@@ -72,12 +72,12 @@ async def test_live_detection_matches_replay_and_alerts_once(autojump_clock):
     high = next(e for e in scored if e.decision == "HIGH")
     assert alert.agent == "agent-x" and alert.audit_seq == high.seq
     assert high.details["score"] >= high.details["threshold"] == 60 and high.details["level"] == "HIGH"
-    assert high.details["scored_at"] - attack < 61  # batched into the next evaluation, within the interval
+    assert high.details["period"] == "change" and high.details["scored_at"] - attack < 30  # within seconds
     assert {f["name"] for f in high.details["factors"]} >= {"volume", "daily volume", "time of day"}
     assert "records in 10 min" in high.reason
     with pytest.raises(trio.WouldBlock):  # one alert per incident, however long the burst
         alerts.receive_nowait()
-    replayed = replay(entries, agents=ACCOUNTS, policy=POLICY, interval=60)
+    replayed = replay(entries, agents=ACCOUNTS, policy=POLICY)
     live_high = alert.assessment
     same = [a for a in replayed if abs(a.time - live_high.time) < 1e-6]
     assert same and same[0].score == live_high.score and same[0].window_records == live_high.window_records

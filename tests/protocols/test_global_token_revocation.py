@@ -61,7 +61,8 @@ def test_a_caller_assertion_is_single_use():
                                                               assertion=assertion(key=OTHER)),
      CallerNotAuthenticated, 401),
     ("assertion for another endpoint", lambda: revocation_request(
-        endpoint=ENDPOINT, subject=AGENT, assertion=assertion(endpoint="https://pricing/oauth/global-token-revocation")),
+        endpoint=ENDPOINT, subject=AGENT,
+        assertion=assertion(endpoint="https://pricing/oauth/global-token-revocation")),
      CallerNotAuthenticated, 401),
     ("assertion living too long", lambda: revocation_request(endpoint=ENDPOINT, subject=AGENT,
                                                              assertion=assertion(lifetime=3600)),

@@ -79,11 +79,13 @@ def test_caep_spec_examples_validate():
         "tenant": {"format": "opaque", "id": "123456789"}})
     revoked = event(subject=complex_subject, payload={
         "initiating_entity": "policy", "reason_admin": {"en": "Landspeed Policy Violation: C076E82F"},
-        "reason_user": {"en": "Access attempt from multiple regions.", "es-410": "Intento de acceso desde varias regiones."},
+        "reason_user": {"en": "Access attempt from multiple regions.",
+                        "es-410": "Intento de acceso desde varias regiones."},
         "event_timestamp": 1615304991})
     assert validate(sign_security_event(revoked, key=KEY)).subject == complex_subject
     changed = event(event_type=caep.CREDENTIAL_CHANGE, payload={
-        "credential_type": "fido2-roaming", "change_type": "create", "fido2_aaguid": "accced6a-63f5-490a-9eea-e59bc1896cfc",
+        "credential_type": "fido2-roaming", "change_type": "create",
+        "fido2_aaguid": "accced6a-63f5-490a-9eea-e59bc1896cfc",
         "friendly_name": "Jane's USB authenticator", "initiating_entity": "user",
         "reason_admin": {"en": "User self-enrollment"}, "event_timestamp": 1615304991})
     assert validate(sign_security_event(changed, key=KEY)).payload["change_type"] == "create"

@@ -190,7 +190,8 @@ def test_push_request_and_receiver_answers():
 
 @pytest.mark.parametrize("response, verdict, err", [
     (HttpResponse(status=202), PushVerdict.DELIVERED, ""),
-    (HttpResponse.json_body({"err": "invalid_key", "description": "bad"}, status=400), PushVerdict.REJECTED, "invalid_key"),
+    (HttpResponse.json_body({"err": "invalid_key", "description": "bad"}, status=400), PushVerdict.REJECTED,
+     "invalid_key"),
     (HttpResponse.json_body({"err": "made_up"}, status=400), PushVerdict.REJECTED, ""),
     (HttpResponse(status=401), PushVerdict.REJECTED, ""),
     (HttpResponse(status=503), PushVerdict.RETRY, ""),

@@ -3,7 +3,6 @@ ablation (detection switched off in the world file), the threshold trade-off, an
 sections that configure them."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -46,8 +45,8 @@ def test_phase_8_detects_contains_and_reports(fixture, request):
     drill = phase(result, 8)
     facts = drill.facts
     assert drill.ok, drill.outcome
-    assert 0 < seconds(facts["detected after"]) <= 61 and seconds(facts["contained after"]) <= 61
-    assert 0 < facts["records read before containment"] < 100  # of the 500 the attacker went for
+    assert 0 < seconds(facts["detected after"]) <= 60 and seconds(facts["contained after"]) <= 60
+    assert 0 < facts["records read before containment"] < 50  # of the 500 the attacker went for
     assert facts["attempts after containment"] >= 60 and facts["successful calls after containment"] == 0
     assert facts["agent lifecycle"] == "suspended" and facts["stolen CRM token still valid at the end"] is False
     afters = {k.removeprefix("after: "): v for k, v in facts.items() if k.startswith("after: ")}
@@ -113,7 +112,7 @@ def test_customer_service_drill_with_and_without_detection(support_runs):
     assert phase(main, 1).facts["levels seen"] == "NORMAL"
     rows = {row["fact"]: (row["with"], row["without"]) for row in comparison["rows"]}
     with_, without = rows["records read by the attacker"]
-    assert with_ < 100 and without == 501  # the reconnaissance read and all 500
+    assert with_ < 50 and without == 501  # the reconnaissance read and all 500
     assert rows["stolen CRM token still valid at the end"] == (False, True)
     assert rows["successful calls after containment"][0] == 0 and rows["contained after"][1] == "—"
     summary = (main.out_dir / "summary.md").read_text()
@@ -132,8 +131,9 @@ def test_threshold_sweep_shows_the_trade_off(support_runs):
     assert (main.out_dir / "detection_sweep.csv").read_text().startswith("threshold,false_alarms")
     by_threshold = {p["threshold"]: p for p in points}
     chosen = by_threshold[document["chosen_threshold"]]
-    assert chosen["false_alarms"] == 0 and chosen["detection_delay"] <= 61
+    assert chosen["false_alarms"] == 0 and chosen["detection_delay"] <= 60
     assert by_threshold[10.0]["false_alarms"] > 0  # too low a threshold pages the team on routine work
+    assert by_threshold[100.0]["detection_delay"] > chosen["detection_delay"]  # too high: the attacker reads on
     delays = [p["detection_delay"] if p["detection_delay"] is not None else float("inf") for p in points]
     alarms = [p["false_alarms"] for p in points]
     assert alarms == sorted(alarms, reverse=True) and delays == sorted(delays)
