@@ -1,4 +1,5 @@
-"""Phase 2 of the sales-agent scenario over both transports: decisions, determinism, secrets."""
+"""The sales-agent scenario over both transports: phase 2's sign-in, same decisions on both
+transports, determinism, and no secret in any file of the run directory."""
 
 import json
 
@@ -44,8 +45,9 @@ def test_same_seed_gives_byte_identical_audit(channel_run, tmp_path):
 
 def test_different_seed_gives_different_keys_and_ids(channel_run, tmp_path):
     other = run(tmp_path / "seed2", seed=2)
-    assert other.phases[0].facts["ID token kid"] != channel_run.phases[0].facts["ID token kid"]
-    assert other.phases[0].facts["user"] != channel_run.phases[0].facts["user"]
+    mine, theirs = (next(p for p in r.phases if p.number == 2) for r in (channel_run, other))
+    assert theirs.facts["ID token kid"] != mine.facts["ID token kid"]
+    assert theirs.facts["user"] != mine.facts["user"]
     assert set(other.secrets).isdisjoint(channel_run.secrets)
 
 
