@@ -15,7 +15,8 @@ the agent's history as ingested so far (entries arrive in chain order, so the sc
 on task scheduling). Nothing runs on idle days: 45 simulated days cost a few hundred evaluations
 and no clock wake-ups but one per active day. A change of level is audited as ``risk.scored``
 (``details.score``, ``threshold``, ``level``, the explained factors); after each active day a
-``risk.scored`` with ``period: day`` records that day's peak (the risk-over-time chart). Reaching
+``risk.scored`` with ``period: day`` records that day's peak (the risk-over-time chart; a HIGH
+peak is already on record as its crossing). Reaching
 HIGH opens one alert per agent (sent on ``alerts`` to the response orchestrator) until ``resolve``
 is called. ``replay`` scores a finished run's audit trail exactly as the live detector did (for
 threshold sweeps).
@@ -216,7 +217,7 @@ class ThreatDetectionActor(Actor):
             for state in [s for _, s in sorted(self.states.items())]:
                 if state.peak is not None and now >= (state.peak.time // DAY + 1) * DAY:
                     peak, state.peak = state.peak, None
-                    await self._record(peak, period="day")
+                    await self._record_day(peak)
 
     async def evaluate(self, agent: str, *, now: float) -> RiskAssessment:
         """Score ``agent`` on the window ending ``now``; audit and alert as the module docstring says."""
@@ -225,7 +226,7 @@ class ThreatDetectionActor(Actor):
         previous, state.assessment = state.assessment, assessment
         if state.peak is not None and int(state.peak.time // DAY) != int(now // DAY):
             peak, state.peak = state.peak, None  # a new day began before the midnight wake-up ran
-            await self._record(peak, period="day")
+            await self._record_day(peak)
         if state.peak is None or assessment.score > state.peak.score:
             state.peak = assessment
         if (previous.level if previous is not None else RiskLevel.NORMAL) is not assessment.level:
@@ -234,6 +235,12 @@ class ThreatDetectionActor(Actor):
                 self._alerted.add(agent)
                 await self.alerts.send(RiskAlert(agent=agent, assessment=assessment, audit_seq=entry.seq))
         return assessment
+
+    async def _record_day(self, peak: RiskAssessment) -> None:
+        """The day's peak, for the risk-over-time chart — unless it was HIGH: that crossing is
+        already on record (``period: change``) and must not read as a second incident."""
+        if peak.level is not RiskLevel.HIGH:
+            await self._record(peak, period="day")
 
     async def _record(self, assessment: RiskAssessment, *, period: str,
                       previous: RiskAssessment | None = None) -> AuditEntry:

@@ -531,7 +531,9 @@ class VaultActor(HttpActor):
         return _page("Account connected", f"Your {provider.name} account is now connected. You can close this page.")
 
     async def revoke_connection(self, *, subject: str, provider: str, reason: str) -> bool:
-        """Disconnect: revoke the grant at the provider (RFC 7009) and drop every stored token."""
+        """Disconnect: revoke the grant at the provider (RFC 7009) and drop every stored token. The
+        local revocation happens even when the provider cannot be reached; ``True`` when the
+        provider confirmed it too."""
         connection = self._store.connection(subject=subject, provider=provider)
         if connection is None or connection.status == REVOKED:
             return False
@@ -539,16 +541,19 @@ class VaultActor(HttpActor):
         async with self._lock(connection.connection_id):
             refresh_token = unseal(connection.refresh, aad=record_aad("refresh", connection.connection_id),
                                    ring=self.ring)
-            metadata = await self._provider_metadata(client)
-            response = await self.runtime.network.send(revocation_request(
-                endpoint=metadata.revocation_endpoint, token=refresh_token, token_type_hint=REFRESH_TOKEN_HINT,
-                headers={"authorization": basic_authorization(client.client_id, client.client_secret)}))
             self._store.set_status(connection.connection_id, status=REVOKED, reason=reason,
                                    now=self.runtime.clock.now())
+            try:
+                metadata = await self._provider_metadata(client)
+                response = await self.runtime.network.send(revocation_request(
+                    endpoint=metadata.revocation_endpoint, token=refresh_token, token_type_hint=REFRESH_TOKEN_HINT,
+                    headers={"authorization": basic_authorization(client.client_id, client.client_secret)}))
+                upstream = response.status
+            except (Unreachable, OAuthError):
+                upstream = 503
         await self.audit("vault.connection_revoked", subject=subject, decision="allow", reason=reason,
-                         provider=provider, connection_id=connection.connection_id,
-                         upstream_status=response.status)
-        return response.status == 200
+                         provider=provider, connection_id=connection.connection_id, upstream_status=upstream)
+        return upstream == 200
 
     def envelopes(self) -> list[Envelope]:
         """Every stored envelope (for inspection: which KEK wraps what)."""

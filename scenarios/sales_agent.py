@@ -28,6 +28,7 @@ from scenarios.approvals_cast import ApprovalCast, build_approvals
 from scenarios.sales_governance import attach_control_plane
 from scenarios.sales_security import attach_sales_security
 from scenarios.security_cast import connect_security
+from protocols.ssf import configuration_url
 from scenarios.world import World
 
 DAY = 86400
@@ -65,6 +66,9 @@ class SalesCast:
         rows += self.cross_domain.services() if self.cross_domain is not None else []
         rows += self.vault.services()
         rows += self.approvals.services() if self.approvals is not None else []
+        if self.security is not None:  # the SSF transmitter (its configuration document as "discovery")
+            ssf = self.security.transmitter
+            rows.append((ssf.name, ssf.base_url, configuration_url(ssf.issuer)))
         return rows
 
 

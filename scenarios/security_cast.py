@@ -11,7 +11,7 @@ serves the transmitter too) and mounts the logout components on the systems they
 
 ``connect_security`` runs once the network serves: each receiver discovers the transmitter,
 creates its push stream with the credential security onboarded it with, and verifies it; then the
-routine starts. With ``[detection] enabled = false`` the plumbing is the same but no detector or
+routine starts (in scripted runs: ``serve`` plays no script). With ``[detection] enabled = false`` the plumbing is the same but no detector or
 responder runs: nothing notices the attack (the ablation).
 """
 
@@ -142,7 +142,7 @@ async def connect_security(ops: SecurityOps, nursery: trio.Nursery) -> None:
     """Once the network serves: every receiver creates and verifies its stream; the routine starts."""
     for name, receiver in sorted(ops.receivers.items()):
         await receiver.connect(management_token=ops._management[name])
-    if ops._routine_factory is not None:
+    if ops._routine_factory is not None and not ops.runtime.clock.real:  # a scripted run, not `serve`
         nursery.start_soon(_start_routine, ops)
 
 

@@ -45,7 +45,6 @@ from scenarios.vault_world import ProviderSpec
 from scenarios.world import World
 
 DAY = 86400
-REFRESH_IDLE_DAYS = 30
 _MODULES = {"crm": crm, "google-workspace": google_workspace, "slack": slack}
 
 
@@ -95,7 +94,7 @@ def _build_provider(spec: ProviderSpec, *, world: World, runtime: Runtime,
                           resources=tuple(ApiResource(uri=base + api, scopes=scopes)
                                           for api, scopes in module.APIS.items()),
                           access_token_lifetime=spec.access_token_lifetime, refresh_absolute_lifetime=absolute,
-                          refresh_idle_lifetime=min(absolute, REFRESH_IDLE_DAYS * DAY))
+                          refresh_idle_lifetime=min(absolute, spec.refresh_token_idle_days * DAY))
     server = AuthorizationServer(config=config, entropy=runtime.entropy_for(spec.name).child("as"),
                                  keyring=KeyRing.start(runtime.new_signing_key(owner=spec.name, purpose="keys",
                                                                                alg=spec.signing_alg)))

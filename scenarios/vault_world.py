@@ -14,6 +14,7 @@ title = "Salesforce"
 signing_alg = "ES256"
 access_token_lifetime = 900
 refresh_token_days = 90     # absolute lifetime of a grant; refresh tokens rotate on every use
+refresh_token_idle_days = 30  # optional: a grant unused this long expires (default: refresh_token_days)
 consent = "admin"           # admin: approved by IT for every user (no consent screen); user: consent screen
 
 [[integrations]]            # what the vault hands tokens for: one API of one provider
@@ -76,6 +77,7 @@ class ProviderSpec:
     signing_alg: Algorithm
     access_token_lifetime: int
     refresh_token_days: int
+    refresh_token_idle_days: int
     consent: str
 
 
@@ -134,11 +136,13 @@ def parse_connected_systems(read: _Reader, data: dict[str, Any], *,
         name = read.string(p, "name", where)
         if name in taken_names or any(q.name == name for q in providers):
             raise read.fail(f"{where}.name", f"the actor name {name!r} is already used")
+        absolute = read.positive_int(p, "refresh_token_days", where)
+        idle = read.positive_int(p, "refresh_token_idle_days", where) if "refresh_token_idle_days" in p else absolute
         providers.append(ProviderSpec(
             name=name, kind=read.choice(p, "kind", where, PROVIDER_KINDS),
             title=read.string(p, "title", where, default=name), signing_alg=read.algorithm(p, "signing_alg", where),
             access_token_lifetime=read.positive_int(p, "access_token_lifetime", where),
-            refresh_token_days=read.positive_int(p, "refresh_token_days", where),
+            refresh_token_days=absolute, refresh_token_idle_days=idle,
             consent=read.choice(p, "consent", where, CONSENT_MODES)))
     provider_names = {p.name for p in providers}
     integrations = []

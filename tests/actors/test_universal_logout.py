@@ -249,3 +249,37 @@ async def test_global_token_revocation_endpoint(world):
     assert (await send(world, HttpRequest.get(endpoint))).status == 405
     revoked = [e for e in runtime.audit.store.entries() if e.event == "gtr.revoked"]
     assert revoked and revoked[-1].details["caller"] == "incident-response"
+
+
+async def test_stream_status_pauses_delivery_and_a_stream_can_be_deleted(world):
+    transmitter, auth = world["transmitter"], {"authorization": f"Bearer {world['tokens']['relying-party']}"}
+    stream_id = world["receivers"]["relying-party"].stream_id
+    status_url = transmitter.metadata.status_endpoint
+    bad = await send(world, HttpRequest.json_post(url=status_url, payload={"stream_id": stream_id, "status": "asleep"},
+                                                  headers=auth))
+    assert bad.status == 400
+    paused = await send(world, HttpRequest.json_post(url=status_url, headers=auth,
+                                                     payload={"stream_id": stream_id, "status": "paused"}))
+    assert paused.json() == {"stream_id": stream_id, "status": "paused"}
+    publication = await transmitter.ask(Publish(event_type=caep.SESSION_REVOKED, subject=SubjectId.opaque("x"),
+                                                txn="t", payload=caep.session_revoked(
+                                                    event_timestamp=0, initiating_entity="admin", reason_admin="x")))
+    assert [receiver for receiver, _ in publication.sets] == ["crm"]
+    delete = HttpRequest(method="DELETE", url=f"{transmitter.metadata.configuration_endpoint}?stream_id={stream_id}",
+                         headers=auth)
+    assert (await send(world, delete)).status == 204
+    assert (await send(world, delete)).status == 404
+
+
+async def test_a_host_that_cannot_log_out_answers_422(world):
+    async def broken(principal):
+        raise RuntimeError("directory unavailable")
+
+    endpoint = GtrEndpoint(host=world["other"], revoke=broken, issuers={IDP}, path="/gtr-broken", callers={
+        "incident-response": JwkSet.from_json({"keys": [world["caller_key"].public_jwk()]})}).mount()
+    assertion = caller_assertion(caller="incident-response", endpoint=endpoint.endpoint, key=world["caller_key"],
+                                 now=world["runtime"].clock.now(),
+                                 entropy=SeededEntropy.for_actor(run_seed=1, actor="gtr-422"))
+    response = await send(world, revocation_request(endpoint=endpoint.endpoint, subject=SubjectId.opaque(AGENT),
+                                                    assertion=assertion))
+    assert response.status == 422 and response.json()["error"] == "unable_to_log_out"

@@ -308,3 +308,20 @@ async def test_agent_cannot_use_another_agents_id_token(channel_cast):
     assert events(cast, "vault.refused")[-1].reason == "subject_token_invalid"
     cast.agents[AGENT].delegations[subject] = delegation  # its own token still works
     assert (await tools.vault.access_token(user=subject, integration="salesforce", scope=CRM_READ)).token
+
+
+async def test_disconnect_revokes_the_grant_at_the_provider_and_in_the_vault(channel_cast):
+    cast = channel_cast
+    subject, tools, vault = await ready(cast)
+    served = await tools.vault.access_token(user=subject, integration="salesforce", scope=CRM_READ)
+    assert await vault.revoke_connection(subject=subject, provider="crm", reason="user disconnected")
+    crm = cast.vault.providers["crm"]
+    (revoked,) = [e for e in crm.auth_log if e.event == "token.revoked"]
+    assert revoked.client_id == vault.name and revoked.reason == "refresh_token revoked by its client"
+    with pytest.raises(OAuthError) as dead:  # RFC 7009 §2.1: the grant's access tokens go with it
+        await tools.api("salesforce", served).get("/accounts/acme-corp")
+    assert dead.value.error == "invalid_token"
+    with pytest.raises(InteractionRequired, match="user disconnected"):
+        await tools.vault.access_token(user=subject, integration="salesforce", scope=CRM_READ)
+    assert vault.store.cached_tokens() == [] and not await vault.revoke_connection(
+        subject=subject, provider="crm", reason="again")

@@ -22,7 +22,7 @@ from protocols.token_exchange import (
 )
 from tests.protocols.oidc.harness import ISSUER, NOW, key, provider_keys
 from tests.protocols.token_exchange_harness import (
-    CRM, SARAH, actor_token, auth_params, form_request, id_token, make_idp, post_exchange,
+    CRM, SARAH, actor_token, form_request, id_token, make_idp, post_exchange,
 )
 
 # ------------------------------------------------------------------------------ request parsing

@@ -73,7 +73,9 @@ def test_no_pre_incident_credential_works_anywhere_after_containment(channel_run
             and ({e["agent"], e["subject"]} & AGENT_PRINCIPALS)]
     assert used == []
     refused = {e["actor"] for e in after if e["decision"] == "deny"}
-    assert RECEIVERS <= refused | {"crm"}  # every receiver turned the attacker away, on the record
+    # every receiver turned the attacker away on the record (the privileged vault answers its
+    # invalid_client without an audit entry; the attacker's own log has those 401s)
+    assert RECEIVERS - {"privileged-vault"} <= refused
     guard = [e for e in after if e["event"] == "token.refused"]
     assert {e["actor"] for e in guard} >= {"crm", "mcp-crm", "pricing-api"}
 

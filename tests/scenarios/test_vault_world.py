@@ -73,3 +73,12 @@ def test_a_world_without_a_vault_has_none_and_agents_cannot_list_integrations():
     assert world.connected.vault is None and world.connected.providers == ()
     with pytest.raises(WorldError, match="agents list integrations but the world has no \\[vault\\]"):
         parse_world(no_vault + BASE[BASE.index("[[providers]]"):], source=SOURCE)
+
+
+def test_refresh_token_idle_lifetime_defaults_to_the_absolute_one():
+    world = parse_world(BASE, source=SOURCE)
+    crm = world.connected.provider("crm")
+    assert crm.refresh_token_idle_days == crm.refresh_token_days == 90  # day-45 phases still refresh
+    idle = parse_world(world_with('refresh_token_days = 90       # refresh', 'refresh_token_idle_days = 7\n'
+                                  'refresh_token_days = 90       # refresh'), source=SOURCE)
+    assert idle.connected.provider("crm").refresh_token_idle_days == 7
