@@ -89,10 +89,6 @@ class AttackReport:
         """Attempts that completed once audit entry ``seq`` (the containment) was committed."""
         return tuple(a for a in self.attempts if a.seq >= seq)
 
-    @property
-    def first_refusal(self) -> Attempt | None:
-        return next((a for a in self.attempts if not a.ok), None)
-
 
 @attrs.define(eq=False)
 class AttackerActor(Actor):

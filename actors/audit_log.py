@@ -77,6 +77,8 @@ class AuditStore:
         return read_entries(self._db)
 
     def close(self) -> None:
+        if self.path:  # back to a plain database file: readers need no -wal/-shm beside it
+            self._db.execute("PRAGMA journal_mode=DELETE")
         self._db.close()
 
 

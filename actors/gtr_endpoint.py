@@ -24,7 +24,7 @@ from protocols.global_token_revocation import (
 from protocols.http import HttpRequest, HttpResponse
 from protocols.jose.jwks import JwkSet
 from protocols.oauth.client_auth import AssertionReplayCache
-from protocols.subject_identifiers import SubjectId
+from protocols.subject_identifiers import local_names
 
 Revoke = Callable[[str], Awaitable["Mapping[str, Any] | None"]]
 """The host's revocation of one principal: details of what was revoked, or ``None`` if unknown."""
@@ -47,15 +47,6 @@ class GtrEndpoint:
         self.host.intercept(self._intercept)
         return self
 
-    def _principals(self, subject: SubjectId) -> tuple[str, ...]:
-        names = []
-        for sid in subject.aliases if subject.format == "aliases" else (subject,):
-            if sid.format == "iss_sub" and sid.get("iss") in self.issuers:
-                names.append(sid.get("sub"))
-            elif sid.format in ("opaque", "email"):
-                names.append(sid.get("id") or sid.get("email"))
-        return tuple(dict.fromkeys(n for n in names if n))
-
     async def _intercept(self, request: HttpRequest) -> HttpResponse | None:
         if request.path != self.path:
             return None
@@ -68,7 +59,7 @@ class GtrEndpoint:
                                              now=self.host.runtime.clock.now(), replay=self._replay)
             caller = asked.caller
             done: dict[str, Any] = {}
-            for principal in self._principals(asked.subject):
+            for principal in local_names(asked.subject, issuers=self.issuers):
                 try:
                     revoked = await self.revoke(principal)
                 except Exception as error:  # noqa: BLE001 - the host could not complete: 422, never a 500

@@ -81,10 +81,6 @@ class Incident:
     set_jtis: tuple[str, ...]
     evidence_seq: int
 
-    @property
-    def contained(self) -> bool:
-        return self.contained_at is not None
-
 
 @attrs.define(eq=False)
 class IncidentResponder(Actor):

@@ -44,7 +44,7 @@ from protocols.ssf import (
     PUSH_METHOD, VERIFICATION, MetadataRejected, TransmitterMetadata, check_verification, configuration_url,
     push_accepted, push_error, read_push_request,
 )
-from protocols.subject_identifiers import Subject, principals
+from protocols.subject_identifiers import Subject, local_names
 
 PUSH_PATH = "/ssf/events"
 VERIFICATION_TIMEOUT = 30
@@ -191,19 +191,7 @@ class SsfReceiver:
                                 error=InvalidToken("the token was revoked (CAEP session-revoked)"))
 
     def local_principals(self, subject: Subject) -> tuple[str, ...]:
-        """Local principal names ``subject`` designates: ``iss_sub`` of a trusted issuer, ``opaque``
-        ids, e-mail addresses (application member of a complex subject first)."""
-        names = []
-        for sid in principals(subject):
-            ids = sid.aliases if sid.format == "aliases" else (sid,)
-            for one in ids:
-                if one.format == "iss_sub" and one.get("iss") in self.issuers:
-                    names.append(one.get("sub"))
-                elif one.format == "opaque":
-                    names.append(one.get("id"))
-                elif one.format == "email":
-                    names.append(one.get("email"))
-        return tuple(dict.fromkeys(n for n in names if n))
+        return local_names(subject, issuers=self.issuers)
 
     async def receive(self, request: HttpRequest) -> HttpResponse:
         """RFC 8935 §2: authenticate the push, validate the SET, act, answer ``202`` or ``400``."""

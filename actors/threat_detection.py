@@ -17,8 +17,8 @@ and no clock wake-ups but one per active day. A change of level is audited as ``
 (``details.score``, ``threshold``, ``level``, the explained factors); after each active day a
 ``risk.scored`` with ``period: day`` records that day's peak (the risk-over-time chart; a HIGH
 peak is already on record as its crossing). Reaching
-HIGH opens one alert per agent (sent on ``alerts`` to the response orchestrator) until ``resolve``
-is called. ``replay`` scores a finished run's audit trail exactly as the live detector did (for
+HIGH raises one alert per agent (sent on ``alerts`` to the response orchestrator): the agent stays
+contained until people reinstate it. ``replay`` scores a finished run's audit trail exactly as the live detector did (for
 threshold sweeps).
 """
 
@@ -182,14 +182,6 @@ class ThreatDetectionActor(Actor):
             return {agent: state.baseline_for(agent, now=now, policy=self.policy)
                     for agent, state in sorted(self.states.items())}
         raise TypeError(f"{self.name} does not understand {type(message).__name__}")
-
-    def resolve(self, agent: str) -> None:
-        """The incident is closed: a new HIGH will raise a new alert."""
-        self._alerted.discard(agent)
-
-    def assessment(self, agent: str) -> RiskAssessment | None:
-        state = self.states.get(agent)
-        return state.assessment if state is not None else None
 
     async def _ingest(self, feed: trio.MemoryReceiveChannel) -> None:
         async with feed:

@@ -36,10 +36,8 @@ from protocols.security_event import ERROR_CODES, INVALID_REQUEST, SET_MEDIA_TYP
 SPEC_VERSION = "1_0"
 WELL_KNOWN = "/.well-known/ssf-configuration"
 PUSH_METHOD = "urn:ietf:rfc:8935"
-POLL_METHOD = "urn:ietf:rfc:8936"
 BEARER_SCHEME = "urn:ietf:rfc:6750"
 VERIFICATION = "https://schemas.openid.net/secevent/ssf/event-type/verification"
-STREAM_UPDATED = "https://schemas.openid.net/secevent/ssf/event-type/stream-updated"
 STREAM_STATUSES = ("enabled", "paused", "disabled")
 MAX_EVENTS_REQUESTED = 32
 

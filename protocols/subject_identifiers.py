@@ -9,14 +9,14 @@ them ``aliases``). SSF 1.0 adds the ``complex`` subject whose members (``user``,
 which must match (SSF §"Complex Subjects"), and the ``jwt_id`` format (``iss`` + ``jti``).
 
 ``SubjectId.from_json`` refuses anything malformed with ``InvalidSubject`` (the receiver answers
-``invalid_request``); ``to_json`` gives the wire form; ``matches`` says whether a principal named by
-issuer and subject (or client id) is the one the identifier designates.
+``invalid_request``); ``to_json`` gives the wire form; ``local_names`` lists the names a receiver
+can look its own principals up by.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import attrs
@@ -105,22 +105,6 @@ class SubjectId:
             raise InvalidSubject("'account' needs an acct: URI")
         return cls(format=fmt, members=tuple(members))
 
-    def names(self, *, issuer: str, subject: str) -> bool:
-        """Whether this identifier designates the principal ``subject`` of ``issuer``.
-
-        ``iss_sub`` compares both members; ``opaque`` compares ``id`` with ``subject``; ``email``
-        compares case-insensitively with ``subject``; ``aliases`` matches if any alias does.
-        """
-        if self.format == "aliases":
-            return any(alias.names(issuer=issuer, subject=subject) for alias in self.aliases)
-        if self.format == "iss_sub":
-            return self.get("iss") == issuer and self.get("sub") == subject
-        if self.format == "opaque":
-            return self.get("id") == subject
-        if self.format == "email":
-            return (self.get("email") or "").lower() == subject.lower()
-        return False
-
 
 @attrs.frozen(kw_only=True)
 class ComplexSubject:
@@ -164,3 +148,17 @@ def principals(subject: Subject) -> tuple[SubjectId, ...]:
     if isinstance(subject, SubjectId):
         return (subject,)
     return tuple(sid for name in ("application", "user") if (sid := subject.member(name)) is not None)
+
+
+def local_names(subject: Subject, *, issuers: Collection[str]) -> tuple[str, ...]:
+    """The names a receiver can look its principals up by: the ``sub`` of an ``iss_sub`` whose
+    issuer it trusts, ``opaque`` ids and e-mail addresses — through ``aliases`` and the members of a
+    complex subject (``principals``); formats it cannot resolve are skipped."""
+    names = []
+    for sid in principals(subject):
+        for one in sid.aliases if sid.format == "aliases" else (sid,):
+            if one.format == "iss_sub" and one.get("iss") in issuers:
+                names.append(one.get("sub"))
+            elif one.format in ("opaque", "email"):
+                names.append(one.get("id") or one.get("email"))
+    return tuple(dict.fromkeys(n for n in names if n))

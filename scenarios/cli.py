@@ -108,13 +108,16 @@ def main(argv: list[str] | None = None) -> int:
 
             progress = None if args.quiet or args.json else ConsoleProgress()
             try:
+                ablation_note = ""
                 options = RunOptions(scenario=SCENARIOS[args.scenario], world=world, progress=progress,
                                      transport=Transport(args.transport), seed=args.seed, out_dir=out)
                 ablation = options.scenario.ablation
                 if ablation is not None and not ablation.check(world):  # e.g. detection on: also run it off
                     from scenarios.ablation import run_with_ablation
 
-                    result = run_with_ablation(options)[0]
+                    result, ablated, comparison = run_with_ablation(options)
+                    ablation_note = (f"ablation ({comparison['description']}): {ablated.out_dir}; compared in "
+                                     f"{result.out_dir / 'summary.md'} and comparison.json")
                 else:
                     result = run_scenario(options)
             finally:
@@ -124,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(run_json(result))
             elif not args.quiet:
                 print_run(result, console=progress.console)
+                if ablation_note:
+                    print(ablation_note)
             return 0 if result.ok and result.report.ok else EXIT_FAILED
         if args.command == "report":
             from reports import render_run

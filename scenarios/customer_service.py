@@ -79,13 +79,6 @@ class SupportCast:
     integrations: dict[str, Integration] = attrs.field(factory=dict)
     crm_clients: dict[str, ClientCredentialsClient] = attrs.field(factory=dict)
 
-    def services(self) -> list[tuple[str, str, str]]:
-        actors = [self.idp, *self.agents.values(), self.control.crm, self.control.registry, self.control.pam,
-                  self.control.mail]
-        if self.security is not None:
-            actors.append(self.security.transmitter)
-        return [(a.name, a.base_url, "") for a in actors]
-
 
 def _build(world: World, runtime: Runtime) -> tuple[OidcProviderActor, dict[str, AgentActor], dict[str, Browser]]:
     directory = {p.email: DirectoryEntry(email=p.email, name=p.name, role=p.role, territory=p.territory, team=p.team)

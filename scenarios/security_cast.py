@@ -75,9 +75,6 @@ class SecurityOps:
     def enabled(self) -> bool:
         return self.settings.detection.enabled
 
-    def receiver_for(self, host: HttpActor) -> SsfReceiver | None:
-        return self.receivers.get(host.name)
-
 
 async def install_security(*, runtime: Runtime, nursery: trio.Nursery, settings: SecuritySettings,
                            identity_issuer: str, systems: Sequence[ProtectedSystem],

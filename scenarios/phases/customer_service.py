@@ -24,8 +24,7 @@ async def phase_2_credential_theft(cast: SupportCast, phase: PhaseSpec) -> Phase
     person, owner = cast.world.person(phase.user), cast.world.person(cast.world.agent(phase.agent).owner)
     team = cast.security.settings.detection.security_team
     target = DrillTarget(
-        runtime=cast.runtime, security=cast.security, agent=agent, browser=cast.browsers.get(phase.user),
-        crm=plane.crm, idp=cast.idp, pam=plane.pam, credential_id=cast.integrations[agent.name].credential_id,
+        runtime=cast.runtime, security=cast.security, agent=agent, crm=plane.crm, idp=cast.idp, pam=plane.pam, credential_id=cast.integrations[agent.name].credential_id,
         crm_client=cast.crm_clients[agent.name], credentials=plane.credentials_for(agent.name),
         registry=plane.security,
         mailboxes={"security team": (team, cast.security.security_password),

@@ -2,8 +2,8 @@
 
 The phase's user signs in to the agent (a fresh delegation). Five minutes later everything the
 agent holds is stolen: its CRM access token, its CRM integration secret (leased from the vault),
-its private signing key, the user's access and ID tokens — plus, where the cast has them, the
-tokens ``extra_probes`` name (MCP servers, pricing API, token vault). The attacker reads customer
+its private signing key, the user's access token — plus, where the cast has them, what
+``extra_probes`` replays (MCP servers, pricing API, token vault). The attacker reads customer
 records one call at a time, as fast as the API allows (``[attack]``: 500 in 10 minutes against a
 baseline of 10–15 a day), and once refused keeps trying every stolen credential.
 
@@ -50,7 +50,6 @@ class StolenKit:
     crm_secret: str = attrs.field(repr=False)
     agent_key: SigningKey = attrs.field(repr=False)
     user_access_token: str = attrs.field(default="", repr=False)
-    user_id_token: str = attrs.field(default="", repr=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -60,7 +59,6 @@ class DrillTarget:
     runtime: Runtime
     security: SecurityOps
     agent: AgentActor
-    browser: Browser | None
     crm: Any
     idp: Any
     pam: Any
@@ -152,8 +150,7 @@ async def steal(target: DrillTarget) -> StolenKit:
     delegation = next(iter(target.agent.delegations.values()), None)
     return StolenKit(crm_token=crm_token, crm_client_id=target.crm_client.client_id, crm_secret=secret,
                      agent_key=target.agent.signing_key,
-                     user_access_token=delegation.access_token if delegation else "",
-                     user_id_token=delegation.id_token if delegation else "")
+                     user_access_token=delegation.access_token if delegation else "")
 
 
 def _epoch(entry: AuditEntry) -> float:
@@ -295,7 +292,7 @@ async def phase_8_threat_detection(cast: Any, phase: PhaseSpec) -> PhaseResult:
     owner = cast.world.person(cast.world.agent(phase.agent).owner)
     team = security.settings.detection.security_team
     target = DrillTarget(
-        runtime=cast.runtime, security=security, agent=agent, browser=cast.browsers.get(phase.user), crm=plane.crm,
+        runtime=cast.runtime, security=security, agent=agent, crm=plane.crm,
         idp=cast.idp, pam=plane.pam, credential_id=f"{agent.name}-crm", crm_client=polling.client,
         credentials=plane.credentials_for(agent.name), registry=plane.security,
         mailboxes={"security team": (team, security.security_password),

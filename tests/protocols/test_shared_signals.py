@@ -12,7 +12,7 @@ from protocols.ssf import (
     push_request, read_push_request,
 )
 from protocols.subject_identifiers import (
-    ComplexSubject, InvalidSubject, SubjectId, parse_subject, principals,
+    ComplexSubject, InvalidSubject, SubjectId, local_names, parse_subject, principals,
 )
 
 ISSUER = "https://ssf.trustbench.test"
@@ -64,11 +64,16 @@ def test_complex_subject_names_its_application_then_user():
         parse_subject({"format": "complex"})
 
 
-def test_iss_sub_names_only_the_principal_of_that_issuer():
-    sid = SubjectId.iss_sub(iss="https://idp", sub="agent-1")
-    assert sid.names(issuer="https://idp", subject="agent-1")
-    assert not sid.names(issuer="https://other", subject="agent-1")
-    assert SubjectId.email("Sarah@Acme.example").names(issuer="", subject="sarah@acme.example")
+def test_local_names_trust_only_known_issuers_and_follow_aliases():
+    agent = SubjectId.iss_sub(iss="https://idp", sub="agent-1")
+    assert local_names(agent, issuers={"https://idp"}) == ("agent-1",)
+    assert local_names(agent, issuers={"https://other"}) == ()
+    aliases = SubjectId(format="aliases", aliases=(agent, SubjectId.opaque("svc-1"), SubjectId.email("a@b.example"),
+                                                   SubjectId.from_json({"format": "did", "url": "did:x:1"})))
+    assert local_names(aliases, issuers={"https://idp"}) == ("agent-1", "svc-1", "a@b.example")
+    complex_subject = parse_subject({"format": "complex", "application": agent.to_json(),
+                                     "tenant": {"format": "opaque", "id": "t1"}})
+    assert local_names(complex_subject, issuers={"https://idp"}) == ("agent-1",)
 
 
 # ---------------------------------------------------------------------- CAEP 1.0
