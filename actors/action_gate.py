@@ -18,12 +18,13 @@ from typing import Any
 import attrs
 
 from actors.runtime.actor import HttpActor
+from protocols.access_token import challenge
 from protocols.approval_token import check_approved_action
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.jose.jwks import JwkSet
 from protocols.oauth.errors import InvalidRequest, InvalidToken, OAuthError, TemporarilyUnavailable
 from protocols.oidc.discovery import ProviderMetadata, discovery_url
-from protocols.oidc.userinfo import MissingBearerToken, bearer_challenge, extract_bearer_token
+from protocols.oidc.userinfo import MissingBearerToken, extract_bearer_token
 from protocols.rar import parse_detail, to_json
 
 ACTIONS_PATH = "/actions"
@@ -106,11 +107,11 @@ class ActionGate(HttpActor):
                 approved = check_approved_action(token, keys=await self._idp_keys(refresh=True), **check)
         except MissingBearerToken:
             await self.audit("action.refused", decision="deny", reason="missing_token")
-            return bearer_challenge(realm=realm)
+            return challenge(realm=realm)
         except OAuthError as error:
             await self.audit("action.refused", decision="deny", reason=error.error, description=error.description)
             if error.status in (401, 403):
-                return bearer_challenge(realm=realm, error=error)
+                return challenge(realm=realm, error=error)
             return error.to_response()
         self._used.add((approved.jti, action))
         receipt = f"{self.name}-{len(self.executed) + 1:04d}"

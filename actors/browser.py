@@ -17,7 +17,7 @@ import attrs
 
 from actors.runtime.actor import Actor
 from protocols.http import HttpRequest, HttpResponse
-from protocols.oauth.consent import ALLOW, DENY, is_consent_page, parse_consent_page
+from protocols.oauth.consent import ALLOW, DENY, ConsentPage, is_consent_page, parse_consent_page
 from protocols.oidc.authentication import parse_login_page, totp
 
 MAX_REDIRECTS = 20
@@ -37,6 +37,14 @@ class Navigate:
     """Ask the browser to open ``url`` and go wherever it leads."""
 
     url: str
+
+
+@attrs.frozen(kw_only=True)
+class Submit:
+    """Ask the browser to post ``form`` to ``url`` (with its cookies) and go wherever it leads."""
+
+    url: str
+    form: dict[str, str] = attrs.field(factory=dict, repr=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -70,13 +78,16 @@ class Browser(Actor):
     person: str = ""
     credentials: dict[str, Credentials] = attrs.field(factory=dict)
     federation: str | None = None
-    consents: dict[str, bool] = attrs.field(factory=dict)
-    """Provider origin → whether the person allows an application's access request there."""
+    consents: dict[str, bool | tuple[str, ...]] = attrs.field(factory=dict)
+    """Provider origin → whether the person allows an application's access request there; a tuple
+    names the scopes they tick on a screen that offers one checkbox per scope (none: they cancel)."""
     _cookies: dict[str, dict[str, str]] = attrs.field(factory=dict, init=False)
 
     async def on_message(self, message: Any) -> BrowsingResult:
         if isinstance(message, Navigate):
             return await self.navigate(message.url)
+        if isinstance(message, Submit):
+            return await self.navigate(message.url, form=message.form)
         raise TypeError(f"unexpected message {type(message).__name__}")
 
     def _with_cookies(self, request: HttpRequest) -> HttpRequest:
@@ -121,9 +132,10 @@ class Browser(Actor):
         action = page.action if "://" in page.action else _origin(page_url) + page.action
         return HttpRequest.form_post(url=action, params=form)
 
-    async def navigate(self, url: str) -> BrowsingResult:
+    async def navigate(self, url: str, *, form: dict[str, str] | None = None) -> BrowsingResult:
         visits: list[PageVisit] = []
-        request = HttpRequest.get(url, headers={"accept": "text/html"})
+        request = HttpRequest.get(url, headers={"accept": "text/html"}) if form is None else \
+            HttpRequest.form_post(url=url, params=form)
         for _ in range(MAX_REDIRECTS):
             response = await self._exchange(request, visits)
             location = response.header("location")
@@ -145,7 +157,16 @@ class Browser(Actor):
                                           problem=f"{self.person} has not decided on access at {_origin(request.url)}")
                 page = parse_consent_page(body)
                 action = page.action if "://" in page.action else _origin(request.url) + page.action
-                request = HttpRequest.form_post(url=action, params={**page.hidden, "decision": ALLOW if decision else DENY})
+                request = HttpRequest.form_post(url=action, params=_consent_answer(page, decision))
                 continue
             return BrowsingResult(final_url=request.url, status=response.status, body=body, visits=tuple(visits))
         return BrowsingResult(final_url=request.url, status=0, body="", visits=tuple(visits), problem="too many redirects")
+
+
+def _consent_answer(page: ConsentPage, decision: bool | tuple[str, ...]) -> dict[str, str]:
+    """The consent form as the person submits it: allow or cancel; with a tuple of scopes, tick
+    those the page offers a checkbox for (``grant:<scope>``) and allow — cancel if none is offered."""
+    if isinstance(decision, bool):
+        return {**page.hidden, "decision": ALLOW if decision else DENY}
+    ticked = {f"grant:{s}": "on" for s in decision if s in page.scopes}
+    return {**page.hidden, **ticked, "decision": ALLOW if ticked else DENY}

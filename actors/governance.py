@@ -9,7 +9,11 @@ certification campaigns on a schedule, reminders, revocation at the deadline, de
   (JWT, RFC 7519, ``typ`` ``review+jwt``, ``sub`` = reviewer, ``aud`` = this service, ``exp`` =
   the deadline) that only their review e-mail carries. Anyone else is refused;
 - ``POST /agents/{id}/deprovision`` (operator): revoke every grant in every system, move the
-  agent to ``decommissioned``; the registry record, its history and the audit log stay.
+  agent to ``decommissioned``; the registry record, its history and the audit log stay;
+- ``POST /agents/{id}/elevations`` ``{"system", "scope", "reason", "minutes", "requested_by"}``
+  (operator): JIT elevation — only what the agent's role template (``metadata.agent_type``,
+  ``protocols.role_templates``) offers just in time, for at most its maximum, with a justification;
+  granted in the system itself with an expiry that system enforces (``actors.governance_jit``).
 
 A scheduler child task opens campaigns for every active agent on the configured cadence
 (quarterly), sends reminders and closes campaigns at their deadline, revoking whatever the owner
@@ -18,18 +22,16 @@ did not certify. Notifications go by e-mail to the owner.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
-import trio
 
 from actors.governance_connectors import AgentAccounts, Connector, ConnectorError
+from actors.governance_jit import ElevationDesk
+from actors.operator_access import OperatorTokens, ScheduledActor
 from actors.registry_client import RegistryClient
-from actors.runtime.actor import HttpActor
 from protocols.governance import (
     QUARTER, Campaign, Decision, NotTheReviewer, close, complete, decide, open_campaign,
     reminder_due, review_message,
@@ -41,18 +43,14 @@ from protocols.jose.jwt import sign_jwt, verify_jwt
 from protocols.jose.keys import SigningKey
 from protocols.jose.profiles import TokenProfile
 from protocols.oauth.errors import InvalidRequest, InvalidToken, NotFound, OAuthError, TemporarilyUnavailable
+from protocols.role_templates import template_for
 from protocols.scim import ScimError
 
 REVIEW_TOKEN_TYP = "review+jwt"
 
 
-@attrs.frozen
-class _Tick:
-    pass
-
-
 @attrs.define(eq=False)
-class GovernanceActor(HttpActor):
+class GovernanceActor(ScheduledActor):
     connectors: list[Connector] = attrs.field(factory=list)
     registry: RegistryClient | None = None
     signing_key: SigningKey | None = attrs.field(default=None, repr=False)
@@ -65,52 +63,32 @@ class GovernanceActor(HttpActor):
     remind_after: int = 7 * 86400
     review_period: int = 14 * 86400
     campaigns: dict[str, Campaign] = attrs.field(factory=dict)
-    _operators: set[bytes] = attrs.field(factory=set, init=False, repr=False)
+    jit: ElevationDesk = attrs.field(init=False, repr=False)
+    _operators: OperatorTokens = attrs.field(init=False, repr=False)
     _count: int = attrs.field(default=0, init=False)
-    _wake: trio.Event = attrs.field(factory=trio.Event, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
+        self._operators = OperatorTokens(runtime=self.runtime, owner=self.name, prefix="gov_")
+        self.jit = ElevationDesk(governance=self)
         self.route("POST", "/campaigns", self.open_endpoint)
 
     def issue_operator_token(self) -> str:
-        token = "gov_" + self.runtime.entropy_for(self.name).child(f"operator-{len(self._operators)}").token(24)
-        self.runtime.secrets.add(token)
-        self._operators.add(hashlib.sha256(token.encode()).digest())
-        return token
+        return self._operators.issue()
 
-    # ------------------------------------------------------------------ actor plumbing
+    # ------------------------------------------------------------------ scheduling (ScheduledActor)
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(super().run)
-            nursery.start_soon(self._scheduler)
-            task_status.started()
-
-    def _next_due(self) -> float:
+    def next_due(self) -> float:
         times = [c.deadline for c in self.campaigns.values() if c.closed_at is None]
         times += [c.remind_at for c in self.campaigns.values() if c.closed_at is None and not c.reminded]
         if self.first_campaign_at is not None:
             times.append(self.first_campaign_at)
-        return min(times) if times else float("inf")
+        times.append(self.jit.next_due())
+        return min(times)
 
-    async def _scheduler(self) -> None:
-        while True:
-            with trio.move_on_after(max(0.0, self._next_due() - self.runtime.clock.now_float())):
-                await self._wake.wait()
-            self._wake = trio.Event()
-            await self.ask(_Tick())
-            if self._next_due() <= self.runtime.clock.now_float():
-                await trio.sleep(1)  # nothing could be done now: never spin
-
-    async def on_message(self, message: Any) -> Any:
-        if isinstance(message, _Tick):
-            await self._process_due()
-            return None
-        return await super().on_message(message)
-
-    async def _process_due(self) -> None:
+    async def process_due(self) -> None:
         now = self.runtime.clock.now()
+        await self.jit.record_expiries(now=now)
         for campaign in list(self.campaigns.values()):
             if campaign.closed_at is None and now >= campaign.deadline:
                 await self._close(campaign)
@@ -132,10 +110,7 @@ class GovernanceActor(HttpActor):
     # ------------------------------------------------------------------ authentication
 
     def _operator(self, request: HttpRequest) -> None:
-        scheme, _, token = (request.header("authorization") or "").partition(" ")
-        digest = hashlib.sha256(token.strip().encode()).digest()
-        if scheme.lower() != "bearer" or not any(hmac.compare_digest(digest, k) for k in self._operators):
-            raise InvalidToken("a governance operator token is required")
+        self._operators.check(request, what="a governance")
 
     def _review_token(self, campaign: Campaign) -> str:
         assert self.signing_key is not None
@@ -172,6 +147,8 @@ class GovernanceActor(HttpActor):
                 return HttpResponse.json_body({"agent": parts[1], "entitlements": [e.to_json() for e in rows]})
             if parts[2] == "deprovision":
                 return HttpResponse.json_body(await self.deprovision(parts[1]))
+            if parts[2] == "elevations":
+                return HttpResponse.json_body(await self.jit.request(parts[1], request.json()), status=201)
         if len(parts) == 2 and parts[0] == "campaigns" and request.method == "GET":
             return HttpResponse.json_body(self._campaign_for_reader(request, parts[1]).to_json())
         if len(parts) == 3 and parts[0] == "campaigns" and parts[2] == "decisions" and request.method == "POST":
@@ -254,11 +231,14 @@ class GovernanceActor(HttpActor):
                                  now=self.runtime.clock.now(), remind_after=self.remind_after,
                                  review_period=self.review_period)
         self.campaigns[campaign.id] = campaign
-        self._wake.set()
+        self.changed()
+        template = template_for(agent.get("metadata", {}).get("agent_type"))
         await self.audit("certification.campaign_opened", agent=agent_id, subject=campaign.reviewer, decision="allow",
                          reason=("scheduled" if scheduled else "requested") + f" review of {len(campaign.items)} "
                                 "entitlement(s)", campaign=campaign.id, deadline=campaign.deadline,
-                         entitlements=[i.entitlement.id for i in campaign.items])
+                         entitlements=[i.entitlement.id for i in campaign.items],
+                         template=template.name if template else None,
+                         outside_template=template.outside(i.entitlement for i in campaign.items) if template else None)
         await self._mail_review(campaign, reminder=False)
         return campaign
 

@@ -6,21 +6,35 @@ system's own administrative API, so what is reviewed is what the system actually
 - ``IntegrationConnector``: a SaaS provider's service-account integrations (connected apps) of
   the agent (removing the app invalidates its tokens at once);
 - ``PrivilegedVaultConnector``: the agent's vaulted privileged credentials (revoked = account
-  disabled at the target and secrets destroyed).
+  disabled at the target and secrets destroyed);
+- ``TokenVaultConnector``: the integrations the token vault may serve the agent (Google Drive,
+  Gmail, Calendar, Slack, the CRM on a user's behalf) — ``actors.grant_admin``;
+- ``ClientRegistrationConnector``: the agent's client registration at an authorization server
+  (the pricing AS: cross-domain access; the IdP: the agent's sign-in identity) — ``actors.grant_admin``;
+- ``FgaConnector``: the relationship tuples naming the agent as user, read and deleted through the
+  FGA service's OpenFGA API (``/read``, ``/write`` deletes).
+
+A connector that can also grant for a limited time (``elevate``) serves JIT elevation; the system
+itself stops honouring the grant at its expiry.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import attrs
 
-from actors.rotation_targets import DatabaseTarget
+from actors.fga_client import FgaClient
+from actors.rotation_targets import DatabaseTarget, TargetRefused, parse_privileges
 from actors.runtime.context import Runtime
 from actors.service_client import ClientCredentialsClient
+from protocols.fga.errors import FgaError
+from protocols.fga.tuples import TupleKey
 from protocols.governance import Entitlement
-from protocols.http import HttpRequest
+from protocols.http import HttpRequest, HttpResponse
 
 
 class ConnectorError(Exception):
@@ -47,6 +61,38 @@ class Connector(Protocol):
 
 
 @attrs.define(eq=False)
+class AdminApi:
+    """One system's administrative JSON API: ``send`` carries the request (a client-credentials
+    client adds its own token); with ``token`` the request carries that bearer token. Any answer
+    of 300 or more is a ``ConnectorError``."""
+
+    system: str
+    base_url: str
+    send: Callable[[HttpRequest], Awaitable[HttpResponse]]
+    token: str = attrs.field(default="", repr=False)
+
+    async def call(self, method: str, path: str, body: Any = None) -> Any:
+        headers = {"content-type": "application/json"} if body is not None else {}
+        if self.token:
+            headers["authorization"] = f"Bearer {self.token}"
+        request = HttpRequest(method=method, url=self.base_url + path, headers=headers,
+                              body=b"" if body is None else json.dumps(body).encode())
+        response = await self.send(request)
+        if response.status >= 300:
+            raise ConnectorError(f"{self.system} refused {method} {path}: HTTP {response.status}")
+        return response.json()
+
+    @classmethod
+    def with_token(cls, *, runtime: Runtime, system: str, base_url: str, token: str) -> AdminApi:
+        return cls(system=system, base_url=base_url, send=runtime.network.send, token=token)
+
+
+async def _revoke_each(connector: Any, agent: AgentAccounts) -> None:
+    for entitlement in await connector.entitlements(agent):
+        await connector.revoke(agent, entitlement)
+
+
+@attrs.define(eq=False)
 class DatabaseConnector:
     target: DatabaseTarget
     label: str = "database"
@@ -55,27 +101,56 @@ class DatabaseConnector:
     def system(self) -> str:
         return self.target.system
 
+    async def _users(self) -> list[dict[str, Any]]:
+        try:
+            return await self.target.users()
+        except TargetRefused as error:
+            raise ConnectorError(str(error)) from None
+
     async def entitlements(self, agent: AgentAccounts) -> list[Entitlement]:
         accounts = set(agent.on(self.system))
         found = []
-        for user in await self.target.users():
+        for user in await self._users():
             if user["name"] in accounts:
                 for grant in user["grants"]:
+                    until = f" until {grant['valid_until']}" if "valid_until" in grant else ""
                     found.append(Entitlement(system=self.system, kind="database_grant",
-                                             resource=f"table {grant['table']}", scopes=tuple(grant["privileges"]),
+                                             resource=f"table {grant['table']}",
+                                             scopes=tuple(f"{op}:{grant['table']}" for op in grant["privileges"]),
                                              grant=f"{user['name']}/{grant['table']}",
-                                             label=f"{self.label}: {grant['table']}"))
+                                             label=f"{self.label}: {grant['table']}{until}"))
         return found
 
     async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> None:
-        account, _, table = entitlement.grant.partition("/")
-        await self.target.revoke(account=account, grants=[{"table": table, "privileges": list(entitlement.scopes)}])
+        """``REVOKE``; nothing to do when the account itself is already gone (dropped when its
+        vaulted password was revoked)."""
+        account, _, _table = entitlement.grant.partition("/")
+        if account not in {u["name"] for u in await self._users()}:
+            return
+        try:
+            await self.target.revoke(account=account, grants=parse_privileges(entitlement.scopes))
+        except TargetRefused as error:
+            raise ConnectorError(str(error)) from None
+
+    async def elevate(self, agent: AgentAccounts, *, scope: str, expires_at: int) -> str:
+        """A time-bound ``GRANT`` of ``op:table`` to the agent's account; the database lapses it."""
+        accounts = agent.on(self.system)
+        if not accounts:
+            raise ConnectorError(f"agent {agent.id} has no account in {self.system}")
+        try:
+            await self.target.grant(account=accounts[0], grants=parse_privileges((scope,)), valid_until=expires_at)
+        except TargetRefused as error:
+            raise ConnectorError(str(error)) from None
+        return accounts[0]
 
     async def deprovision(self, agent: AgentAccounts) -> None:
-        existing = {u["name"] for u in await self.target.users()}
+        existing = {u["name"] for u in await self._users()}
         for account in agent.on(self.system):
             if account in existing:
-                await self.target.disable(account=account)
+                try:
+                    await self.target.disable(account=account)
+                except TargetRefused as error:
+                    raise ConnectorError(str(error)) from None
 
 
 @attrs.define(eq=False)
@@ -89,13 +164,7 @@ class IntegrationConnector:
     label: str = ""
 
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
-        request = HttpRequest(method=method, url=self.base_url + path,
-                              headers={"content-type": "application/json"} if body is not None else {},
-                              body=b"" if body is None else json.dumps(body).encode())
-        response = await self.client.send(request)
-        if response.status >= 300:
-            raise ConnectorError(f"{self.system} refused {method} {path}: HTTP {response.status}")
-        return response.json()
+        return await AdminApi(system=self.system, base_url=self.base_url, send=self.client.send).call(method, path, body)
 
     async def entitlements(self, agent: AgentAccounts) -> list[Entitlement]:
         accounts = set(agent.on(self.system))
@@ -111,8 +180,7 @@ class IntegrationConnector:
         await self._call("DELETE", f"/admin/integrations/{entitlement.grant}")
 
     async def deprovision(self, agent: AgentAccounts) -> None:
-        for entitlement in await self.entitlements(agent):
-            await self.revoke(agent, entitlement)
+        await _revoke_each(self, agent)
 
 
 @attrs.define(eq=False)
@@ -123,11 +191,8 @@ class PrivilegedVaultConnector:
     system: str = "privileged-vault"
 
     async def _call(self, method: str, path: str) -> Any:
-        response = await self.runtime.network.send(HttpRequest(
-            method=method, url=self.base_url + path, headers={"authorization": f"Bearer {self.token}"}))
-        if response.status >= 300:
-            raise ConnectorError(f"the privileged vault refused {method} {path}: HTTP {response.status}")
-        return response.json()
+        return await AdminApi.with_token(runtime=self.runtime, system=self.system, base_url=self.base_url,
+                                         token=self.token).call(method, path)
 
     async def entitlements(self, agent: AgentAccounts) -> list[Entitlement]:
         rows = (await self._call("GET", f"/credentials?agent={agent.id}"))["credentials"]
@@ -140,5 +205,104 @@ class PrivilegedVaultConnector:
         await self._call("POST", f"/credentials/{entitlement.grant}/revoke")
 
     async def deprovision(self, agent: AgentAccounts) -> None:
-        for entitlement in await self.entitlements(agent):
-            await self.revoke(agent, entitlement)
+        await _revoke_each(self, agent)
+
+
+@attrs.define(eq=False)
+class TokenVaultConnector:
+    """The token vault's ``/admin/agents`` API (``actors.grant_admin``)."""
+
+    api: AdminApi
+    titles: dict[str, str] = attrs.field(factory=dict)
+    """integration → what the reviewer reads (e.g. ``gmail`` → ``E-mail (Gmail)``)."""
+
+    @property
+    def system(self) -> str:
+        return self.api.system
+
+    async def entitlements(self, agent: AgentAccounts) -> list[Entitlement]:
+        held = await self.api.call("GET", f"/admin/agents/{quote(agent.id)}")
+        return [Entitlement(system=self.system, kind="vault_integration", resource=f"{g['integration']} "
+                            f"({g['provider']})", scopes=tuple(g["scopes"]), grant=g["integration"],
+                            label=f"{self.titles.get(g['integration'], g['integration'])} via the token vault")
+                for g in held["grants"]]
+
+    async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> None:
+        await self.api.call("DELETE", f"/admin/agents/{quote(agent.id)}/grants/{quote(entitlement.grant)}")
+
+    async def deprovision(self, agent: AgentAccounts) -> None:
+        held = await self.api.call("GET", f"/admin/agents/{quote(agent.id)}")
+        if held["registered"] or held["grants"]:
+            await self.api.call("DELETE", f"/admin/agents/{quote(agent.id)}")
+
+
+@attrs.define(eq=False)
+class ClientRegistrationConnector:
+    """An authorization server's ``/admin/clients`` API (``actors.grant_admin``): the agent's
+    registration there (``kind`` ``client_registration``, or ``sign_in_identity`` at the IdP)."""
+
+    api: AdminApi
+    kind: str = "client_registration"
+    label: str = ""
+
+    @property
+    def system(self) -> str:
+        return self.api.system
+
+    async def entitlements(self, agent: AgentAccounts) -> list[Entitlement]:
+        rows = (await self.api.call("GET", "/admin/clients"))["clients"]
+        mine = [r for r in rows if r["agent"] == agent.id or r["client_id"] in agent.on(self.system)]
+        return [Entitlement(system=self.system, kind=self.kind, resource=f"client {r['client_id']}",
+                            scopes=tuple(r["scopes"]) or tuple(r["grant_types"]), grant=r["client_id"],
+                            label=f"{self.label or self.system}: {' '.join(r['scopes']) or 'registered client'}")
+                for r in mine]
+
+    async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> None:
+        await self.api.call("DELETE", f"/admin/clients/{quote(entitlement.grant)}")
+
+    async def deprovision(self, agent: AgentAccounts) -> None:
+        await _revoke_each(self, agent)
+
+
+@attrs.define(eq=False)
+class FgaConnector:
+    """Relationship tuples whose user is the agent (``agent:{id}``), through OpenFGA's API on the
+    FGA service's loaded store (read when called: the store is created after the service starts)."""
+
+    runtime: Runtime
+    service: Any
+    """The ``FgaServiceActor``: its address and the id of the store and model it serves."""
+    system: str = "fga"
+    user_type: str = "agent"
+
+    @property
+    def client(self) -> FgaClient:
+        return FgaClient(network=self.runtime.network, base_url=self.service.base_url, store_id=self.service.store_id,
+                         authorization_model_id=self.service.model_id)
+
+    async def _tuples(self, agent: AgentAccounts) -> list[TupleKey]:
+        users = {f"{self.user_type}:{agent.id}", *agent.on(self.system)}
+        found, token = [], ""
+        while True:
+            try:
+                page, token = await self.client.read(page_size=100, continuation_token=token)
+            except FgaError as error:
+                raise ConnectorError(f"{self.system} refused to read tuples: {type(error).__name__}") from None
+            found += [t for t in page if t.user in users]
+            if not token:
+                return found
+
+    async def entitlements(self, agent: AgentAccounts) -> list[Entitlement]:
+        return [Entitlement(system=self.system, kind="relation", resource=t.object, scopes=(t.relation,),
+                            grant=f"{t.user}|{t.relation}|{t.object}", label=f"{t.relation} of {t.object}")
+                for t in await self._tuples(agent)]
+
+    async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> None:
+        user, relation, obj = entitlement.grant.split("|", 2)
+        try:
+            await self.client.write(deletes=[TupleKey(user=user, relation=relation, object=obj)])
+        except FgaError as error:
+            raise ConnectorError(f"{self.system} refused to delete a tuple: {type(error).__name__}") from None
+
+    async def deprovision(self, agent: AgentAccounts) -> None:
+        await _revoke_each(self, agent)

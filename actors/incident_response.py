@@ -167,6 +167,26 @@ class IncidentResponder(Actor):
         return Incident(id=incident_id, agent=alert.agent, opened_at=opened_at, contained_at=contained_at,
                         score=assessment.score, steps=tuple(steps), set_jtis=tuple(jtis), evidence_seq=evidence.seq)
 
+    async def logout(self, principal: str, *, reason: str, initiated_by: str, suspend: bool = False) -> Incident:
+        """Universal logout on request (the security console's "log out everywhere", no risk alert):
+        ``logout.universal``, then steps 2 (if ``suspend``: ``principal`` is an agent), 3 and 5 of the
+        playbook for ``principal`` — an agent id or a user's subject at the enterprise IdP."""
+        clock = self.runtime.clock
+        opened_at = clock.now_float()
+        incident_id = "inc-" + self.runtime.entropy_for(self.name).child(f"logout:{principal}").hex(6)
+        await self.audit("logout.universal", agent=principal if suspend else None,
+                         subject=None if suspend else principal, decision="revoke", reason=reason,
+                         incident=incident_id, initiated_by=initiated_by, containment=True)
+        steps = [await self._step("agent_suspended", self._suspend(principal, reason))] if suspend else []
+        steps.append(await self._step("tokens_revoked", self._revoke_everywhere(principal)))
+        propagation, jtis = await self._propagate(principal, incident_id=incident_id, reason=reason, rotated=(),
+                                                  now=clock.now())
+        steps.append(propagation)
+        ok = all(s.ok for s in steps)
+        return Incident(id=incident_id, agent=principal, opened_at=opened_at, contained_at=clock.now_float() if ok
+                        else None, score=0.0, steps=tuple(steps), set_jtis=tuple(jtis),
+                        evidence_seq=self.runtime.audit.store.last()[0])
+
     async def _step(self, step: str, work: Awaitable[StepResult | Mapping[str, Any]]) -> StepResult:
         try:
             outcome = await work

@@ -14,7 +14,9 @@ the channel transport needs no sockets and the HTTP transport reaches the same c
    token (``sub``, never the agent) is ``viewer`` of the resource → ``403`` when not.
 
 Inside the SDK, resource lists are filtered by the same FGA decisions (a batch check) and tools
-read through the same check (``actors.mcp_tools``). The SDK's own auth hooks are wired too: its
+read through the same check (``actors.mcp_tools``). A resource whose source is the CRM is read live
+from the CRM's API with the user's token from the token vault (``actors.mcp_crm_source``); a CRM
+the vault will not open for the user is a JSON-RPC error, audited as ``mcp.source_unavailable``. The SDK's own auth hooks are wired too: its
 ``TokenVerifier`` answers from what the gate verified for the request being served (the mailbox
 serves one request at a time), so the SDK's ``RequireAuthMiddleware`` and ``get_access_token()``
 see the same principal. Every decision is audited: ``mcp.request_denied``, ``mcp.resource_read``,
@@ -34,13 +36,15 @@ from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 from mcp.server.mcpserver.resources import FunctionResource
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
 from mcp_types import Resource
 
 from actors.fga_client import FgaClient
-from actors.mcp_catalogue import MCP_PATH, McpServerSpec
+from actors.mcp_catalogue import MCP_PATH, McpServerSpec, render
+from actors.mcp_crm_source import CrmUnavailable, CrmViaVault, crm_account
 from actors.mcp_tools import install_tools
 from actors.rag_filter import postfilter
 from actors.runtime.actor import HttpActor
@@ -51,7 +55,7 @@ from protocols.fga.rag import candidates_for_uris, object_for_uri
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.jose.jwks import InvalidJwkSet, JwkSet
 from protocols.mcp_authorization import (
-    METHOD_NOT_FOUND, Authorized, McpMessage, McpProtection, MissingBearerToken, RpcRejected, authenticate,
+    INVALID_PARAMS, METHOD_NOT_FOUND, Authorized, McpMessage, McpProtection, MissingBearerToken, RpcRejected, authenticate,
     challenge, fga_user, forbidden, parse_message, token_key_id,
 )
 from protocols.oauth.errors import MethodNotAllowed, NotFound, OAuthError, TemporarilyUnavailable
@@ -65,8 +69,19 @@ UNSUPPORTED_METHODS = frozenset({"subscriptions/listen", "resources/subscribe", 
 """Streams and subscriptions need the SSE path this stateless JSON server does not offer."""
 
 
+def _has_result(response: HttpResponse) -> bool:
+    """The SDK answered with a JSON-RPC result (not an error object)."""
+    try:
+        body = response.json()
+    except MalformedBody:
+        return False
+    return isinstance(body, dict) and "result" in body
+
+
 class _FgaFilteredServer(MCPServer):
-    """The SDK server whose ``resources/list`` shows only what the token's user may read."""
+    """The SDK server whose ``resources/list`` shows only what the token's user may read, and which
+    answers an unknown tool or prompt with the JSON-RPC error the MCP spec names (``-32602``,
+    server/tools and server/prompts "Error Handling") rather than a tool result or an internal error."""
 
     visible: Any = None
 
@@ -74,6 +89,16 @@ class _FgaFilteredServer(MCPServer):
         resources = await super().list_resources()
         allowed = set(await self.visible([str(r.uri) for r in resources]))
         return [r for r in resources if str(r.uri) in allowed]
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        if self._tool_manager.get_tool(name) is None:
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown tool: {name}")
+        return await super().call_tool(name, arguments, context)
+
+    async def get_prompt(self, name: str, arguments: dict[str, Any] | None = None, context: Any = None) -> Any:
+        if self._prompt_manager.get_prompt(name) is None:
+            raise MCPError(code=INVALID_PARAMS, message=f"Unknown prompt: {name}")
+        return await super().get_prompt(name, arguments, context)
 
 
 @attrs.define(eq=False)
@@ -104,6 +129,8 @@ class McpServerActor(HttpActor):
     protection: McpProtection | None = None
     fga: FgaClient | None = None
     directory: Mapping[str, str] = attrs.field(factory=dict)
+    crm: CrmViaVault | None = None
+    """How ``crm`` sources are read (set when the cast wires the server to the token vault)."""
     mcp: _FgaFilteredServer = attrs.field(init=False, repr=False)
     _app: Any = attrs.field(init=False, repr=False)
     _keys: JwkSet | None = attrs.field(default=None, init=False, repr=False)
@@ -195,7 +222,7 @@ class McpServerActor(HttpActor):
             response = await call_asgi(self._app, request)
         finally:
             self._serving.pop(token, None)
-        if uri is not None and response.status == 200:
+        if uri is not None and response.status == 200 and _has_result(response):
             await self._audit_read(authorized, uri, allowed=True,
                                    reason=f"FGA: {self._user(authorized)} is {RELATION} of {object_for_uri(uri)}")
         return response
@@ -258,11 +285,34 @@ class McpServerActor(HttpActor):
                          uri=uri, via=via, server=self.name)
 
     def _current(self) -> Authorized:
+        return self._principal()[1]
+
+    def _principal(self) -> tuple[str, Authorized]:
+        """The bearer token of the request being served and what the gate verified of it."""
         token = get_access_token()
         authorized = self._serving.get(token.token) if token is not None else None
-        if authorized is None:  # the gate verified every request that reaches the SDK
+        if token is None or authorized is None:  # the gate verified every request that reaches the SDK
             raise ResourceError("no verified principal for this request")
-        return authorized
+        return token.token, authorized
+
+    async def _content(self, uri: str) -> str:
+        """The text of ``uri``: from the catalogue, or live from the CRM through the vault."""
+        assert self.spec is not None
+        resource = self.spec.resource(uri)
+        if resource is not None and not resource.live:
+            return resource.text
+        if self.crm is None or crm_account(uri) is None:
+            raise ResourceNotFoundError(f"Unknown resource: {uri}")
+        token, authorized = self._principal()
+        try:
+            data = await self.crm.read(uri, subject=authorized.subject, subject_token=token)
+        except CrmUnavailable as error:
+            await self.audit("mcp.source_unavailable", agent=authorized.agent, subject=authorized.subject,
+                             decision="deny", reason=str(error), uri=uri, server=self.name)
+            raise ResourceError(f"the CRM cannot be read for this user: {error}") from None
+        if data is None:
+            raise ResourceNotFoundError(f"Unknown resource: {uri}")
+        return render(data)
 
     # -- ResourceAccess (actors.mcp_tools) and the list filter -------------------------------------
     async def visible(self, uris: Sequence[str]) -> list[str]:
@@ -285,38 +335,36 @@ class McpServerActor(HttpActor):
 
     async def read(self, uri: str) -> str | None:
         assert self.spec is not None
-        resource = self.spec.resource(uri)
-        if resource is None:
+        if self.spec.resource(uri) is None and (self.crm is None or crm_account(uri) is None):
             return None
         authorized = self._current()
         allowed, reason = await self._check(authorized, object_for_uri(uri))
-        await self._audit_read(authorized, uri, allowed=allowed, reason=reason, via="tool")
-        return resource.text if allowed else None
+        if not allowed:
+            await self._audit_read(authorized, uri, allowed=False, reason=reason, via="tool")
+            return None
+        try:
+            text = await self._content(uri)
+        except ResourceNotFoundError:
+            return None
+        await self._audit_read(authorized, uri, allowed=True, reason=reason, via="tool")
+        return text
 
     def now(self) -> int:
         return self.runtime.clock.now()
 
     def _reader(self, uri: str) -> Any:
-        assert self.spec is not None
-        text = self.spec.by_uri[uri].text
-
         async def read() -> str:
-            return text
+            return await self._content(uri)
         return read
 
     def _template_reader(self, template: str) -> Any:
-        spec = self.spec
-        assert spec is not None
         names = [part.split("}")[0] for part in template.split("{")[1:]]
 
         async def read(**params: str) -> str:
             uri = template
             for name in names:
                 uri = uri.replace("{" + name + "}", params[name])
-            resource = spec.resource(uri)
-            if resource is None:
-                raise ResourceError(f"Unknown resource: {uri}")
-            return resource.text
+            return await self._content(uri)
         # The SDK binds template variables to the function's parameters by name.
         read.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
             [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=str) for n in names],

@@ -7,7 +7,8 @@ user of the token may not read is left out and named under ``withheld`` — neve
 - ``crm``: ``account_overview(account)`` — contacts, purchases and contracts of one account.
 - ``docs``: ``search_documents(query)`` — the documents whose title or URI contains ``query``.
 - ``calendar``: ``free_slots(person, duration_minutes, days, limit)`` — free working-hours slots in
-  a person's calendar and the team's, from the scenario clock's "now" (so runs are repeatable).
+  a person's calendar, from the scenario clock's "now" (so runs are repeatable), with the same
+  arithmetic (``protocols.calendar.free_slots``) and working hours phase 6 books with.
 - ``pricing``: ``quote(sku, quantity)`` — the enterprise-tier price with its volume discount.
 """
 
@@ -15,13 +16,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from actors.mcp_catalogue import McpServerSpec
+from protocols.calendar import WorkingHours, free_slots, parse_rfc3339, rfc3339
 
 MAX_SLOTS = 20
 MAX_DAYS = 31
@@ -55,16 +56,15 @@ def _crm_tools(server: MCPServer, spec: McpServerSpec, access: ResourceAccess) -
     async def account_overview(account: str) -> dict[str, Any]:
         parts = {"contacts": f"crm://contacts/{account}", "purchases": f"crm://accounts/{account}/purchases",
                  "contracts": f"crm://accounts/{account}/contracts"}
-        known = {name: uri for name, uri in parts.items() if spec.resource(uri) is not None}
-        if not known:
-            raise ToolError(f"no account {account!r} in the CRM")
         overview: dict[str, Any] = {"account": account, "withheld": []}
-        for name, uri in known.items():
+        for name, uri in parts.items():
             data = await _read_json(access, uri)
             if data is None:
                 overview["withheld"].append(uri)
             else:
                 overview[name] = data
+        if len(overview["withheld"]) == len(parts):
+            raise ToolError(f"no account {account!r} you may read")
         return overview
 
 
@@ -80,35 +80,23 @@ def _docs_tools(server: MCPServer, spec: McpServerSpec, access: ResourceAccess) 
         return [{"uri": r.uri, "title": r.title} for r in matches if r.uri in allowed]
 
 
-def _parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+DAY = 86400
 
 
-def free_slots(*, busy: Sequence[tuple[datetime, datetime]], start: datetime, days: int, duration: timedelta,
-               day_start: str = "09:00", day_end: str = "17:00", limit: int = MAX_SLOTS) -> list[str]:
-    """Free slots of ``duration`` on weekdays within working hours, from ``start`` (rounded up to the
-    half hour) for ``days`` days, avoiding every busy interval; ISO 8601 UTC start times."""
-    step = timedelta(minutes=30)
-    cursor = start.replace(second=0, microsecond=0)
-    if cursor.minute % 30 or cursor < start:
-        cursor += timedelta(minutes=30 - cursor.minute % 30)
-    end = start + timedelta(days=days)
-    h0, m0 = map(int, day_start.split(":"))
-    h1, m1 = map(int, day_end.split(":"))
-    slots: list[str] = []
-    while cursor + duration <= end and len(slots) < limit:
-        opens = cursor.replace(hour=h0, minute=m0)
-        closes = cursor.replace(hour=h1, minute=m1)
-        if cursor.weekday() < 5 and opens <= cursor and cursor + duration <= closes and not any(
-                b0 < cursor + duration and cursor < b1 for b0, b1 in busy):
-            slots.append(cursor.isoformat().replace("+00:00", "Z"))
-        cursor += step
-    return slots
+def _hours(team: dict[str, Any]) -> WorkingHours:
+    """The working hours the team's availability states (UTC), the library's default otherwise."""
+    hours = team.get("working_hours") or {}
+    try:
+        start, end = int(hours["start"].split(":")[0]), int(hours["end"].split(":")[0])
+    except (KeyError, ValueError, AttributeError):
+        return WorkingHours()
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    weekdays = frozenset(days.index(d) for d in hours.get("days", days[:5]) if d in days)
+    return WorkingHours(start_hour=start, end_hour=end, weekdays=weekdays)
 
 
 def _calendar_tools(server: MCPServer, spec: McpServerSpec, access: ResourceAccess) -> None:
-    @server.tool(name="free_slots", description="Free meeting slots in working hours for a person, "
-                                                "avoiding their events and the sales team's.")
+    @server.tool(name="free_slots", description="Free meeting slots in working hours in a person's calendar.")
     async def free_slots_tool(person: str, duration_minutes: int = 30, days: int = 14,
                               limit: int = 10) -> dict[str, Any]:
         if not 15 <= duration_minutes <= 480 or not 1 <= days <= MAX_DAYS or not 1 <= limit <= MAX_SLOTS:
@@ -120,13 +108,12 @@ def _calendar_tools(server: MCPServer, spec: McpServerSpec, access: ResourceAcce
         if calendar is None:
             return {"person": person, "slots": [], "withheld": [uri]}
         team = await _read_json(access, "calendar://availability/sales-team") or {}
-        events = list(calendar.get("busy", [])) + list(team.get("team_events", []))
-        hours = team.get("working_hours", {"start": "09:00", "end": "17:00"})
-        busy = [(_parse_time(e["start"]), _parse_time(e["end"])) for e in events]
-        start = datetime.fromtimestamp(access.now(), UTC)
-        slots = free_slots(busy=busy, start=start, days=days, duration=timedelta(minutes=duration_minutes),
-                           day_start=hours["start"], day_end=hours["end"], limit=limit)
-        return {"person": person, "duration_minutes": duration_minutes, "slots": slots, "withheld": []}
+        busy = [(parse_rfc3339(e["start"]), parse_rfc3339(e["end"])) for e in calendar.get("busy", [])]
+        now = access.now()
+        slots = free_slots(busy=busy, start=now, end=now + days * DAY, duration=duration_minutes * 60,
+                           hours=_hours(team))[:limit]
+        return {"person": person, "duration_minutes": duration_minutes, "slots": [rfc3339(a) for a, _ in slots],
+                "withheld": []}
 
 
 def _pricing_tools(server: MCPServer, spec: McpServerSpec, access: ResourceAccess) -> None:

@@ -13,6 +13,7 @@ import attrs
 
 from actors.runtime.actor import Actor
 from protocols.credential_detector import Action, Verdict, decide
+from protocols.egress_policy import EgressPolicy, decide as decide_egress
 
 
 class OutputBlocked(Exception):
@@ -30,9 +31,28 @@ class OutputGuard:
     """Bound to the agent whose output it filters (its runtime holds the known secrets)."""
 
     agent: Actor
+    egress: EgressPolicy | None = None
+    """If set, e-mail carrying internal context content to outside recipients is blocked
+    (``protocols.egress_policy``; audited ``output_filter.egress_blocked``)."""
+
+    async def _check_egress(self, text: str, *, destination: str, subject: str | None) -> None:
+        assert self.egress is not None
+        contexts = getattr(self.agent, "contexts", {})
+        context = contexts.get(subject) if subject is not None else None
+        held = {item.source: item.content for item in context.items} if context is not None else {}
+        verdict = decide_egress(text=text, recipients=destination.split(","), context=held, policy=self.egress)
+        if verdict.allowed:
+            return
+        await self.agent.audit("output_filter.egress_blocked", agent=self.agent.name, subject=subject, decision="block",
+                               reason="internal content addressed to recipients outside the organisation",
+                               channel="email", external=list(verdict.external_recipients),
+                               sources=list(verdict.sources))
+        raise OutputBlocked(channel="email", destination=destination, kinds=("internal data to external recipients",))
 
     async def release(self, text: str, *, channel: str, destination: str, subject: str | None = None) -> str:
         """``text`` as it may leave (possibly redacted), or ``OutputBlocked``."""
+        if channel == "email" and self.egress is not None:
+            await self._check_egress(text, destination=destination, subject=subject)
         verdict: Verdict = decide(text, known_secrets=self.agent.runtime.secrets)
         if verdict.action is Action.ALLOW:
             return text

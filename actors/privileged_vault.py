@@ -18,21 +18,18 @@ hands it to the mailbox, so rotations happen in simulated time without blocking 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
-import trio
 
+from actors.operator_access import OperatorTokens, ScheduledActor
 from actors.rotation_targets import RotationTarget, TargetRefused
-from actors.runtime.actor import HttpActor
 from actors.storage.privileged_store import PrivilegedStore, SqlitePrivilegedStore
 from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest, HttpResponse
 from protocols.oauth.client_auth import AssertionReplayCache, ClientRegistration, authenticate_client
-from protocols.oauth.errors import AccessDenied, InvalidRequest, InvalidToken, NotFound, TemporarilyUnavailable
+from protocols.oauth.errors import AccessDenied, InvalidRequest, NotFound, TemporarilyUnavailable
 from protocols.privileged_credentials import (
     CredentialKind, JitGrant, PolicyError, PrivilegedCredential, RotationPolicy, generate_secret, jit_grant, lease,
     next_event, retire, retirements_due, rotate, rotation_due, secret_forms, vault_credential,
@@ -40,17 +37,12 @@ from protocols.privileged_credentials import (
 from protocols.vault import KekRing, record_aad, seal, unseal
 
 
-@attrs.frozen
-class _Tick:
-    """The scheduler's nudge: process whatever is due now."""
-
-
 def _aad(credential_id: str, version: int) -> bytes:
     return record_aad("privileged", f"{credential_id}#{version}")
 
 
 @attrs.define(eq=False)
-class PrivilegedVaultActor(HttpActor):
+class PrivilegedVaultActor(ScheduledActor):
     targets: dict[str, RotationTarget] = attrs.field(factory=dict)
     clients: dict[str, ClientRegistration] = attrs.field(factory=dict)
     jit_allowed: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
@@ -59,9 +51,8 @@ class PrivilegedVaultActor(HttpActor):
     _ring: KekRing = attrs.field(init=False, repr=False)
     _entropy: SeededEntropy = attrs.field(init=False, repr=False)
     _secrets_entropy: SeededEntropy = attrs.field(init=False, repr=False)
-    _operators: set[bytes] = attrs.field(factory=set, init=False, repr=False)
+    _operators: OperatorTokens = attrs.field(init=False, repr=False)
     _replay: AssertionReplayCache = attrs.field(factory=AssertionReplayCache, init=False, repr=False)
-    _wake: trio.Event = attrs.field(factory=trio.Event, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -70,43 +61,23 @@ class PrivilegedVaultActor(HttpActor):
         self.runtime.secrets.add(kek.hex())
         self._ring = KekRing.start(kek_id="pam-kek-1", key=kek)
         self._entropy, self._secrets_entropy = entropy.child("envelopes"), entropy.child("secrets")
+        self._operators = OperatorTokens(runtime=self.runtime, owner=self.name, prefix="pam_")
         self.route("POST", "/credentials", self.vault_endpoint)
         self.route("GET", "/credentials", self.list_endpoint)
         self.route("POST", "/jit", self.jit_endpoint)
 
     def issue_operator_token(self) -> str:
-        token = "pam_" + self.runtime.entropy_for(self.name).child(f"operator-{len(self._operators)}").token(24)
-        self.runtime.secrets.add(token)
-        self._operators.add(hashlib.sha256(token.encode()).digest())
-        return token
+        return self._operators.issue()
 
-    # ------------------------------------------------------------------ actor plumbing
+    # ------------------------------------------------------------------ scheduling (ScheduledActor)
 
-    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(super().run)
-            nursery.start_soon(self._scheduler)
-            task_status.started()
-
-    async def _scheduler(self) -> None:
-        while True:
-            due = [t for t in (next_event(c) for c in self.store.all()) if t is not None]
-            due += [g.expires_at for g in self.store.active_jit()]
-            wait = (min(due) - self.runtime.clock.now_float()) if due else float("inf")
-            if wait > 0:
-                with trio.move_on_after(wait):
-                    await self._wake.wait()
-                self._wake = trio.Event()
-            await self.ask(_Tick())
-
-    async def on_message(self, message: Any) -> Any:
-        if isinstance(message, _Tick):
-            await self._process_due()
-            return None
-        return await super().on_message(message)
+    def next_due(self) -> float:
+        due = [t for t in (next_event(c) for c in self.store.all()) if t is not None]
+        due += [g.expires_at for g in self.store.active_jit()]
+        return min(due) if due else float("inf")
 
     def _changed(self) -> None:
-        self._wake.set()
+        self.changed()
 
     # ------------------------------------------------------------------ secrets
 
@@ -145,9 +116,11 @@ class PrivilegedVaultActor(HttpActor):
         self._changed()
         return rotated
 
-    async def _process_due(self) -> None:
+    async def process_due(self) -> None:
         now = self.runtime.clock.now()
         for credential in self.store.all():
+            if credential.revoked_at is not None:
+                continue  # its account is gone at the target: nothing left to rotate or retire
             for version in retirements_due(credential, now=now):
                 try:
                     await self._target(credential.system).discard_previous(account=credential.account)
@@ -179,10 +152,7 @@ class PrivilegedVaultActor(HttpActor):
     # ------------------------------------------------------------------ authentication
 
     def _operator(self, request: HttpRequest) -> None:
-        scheme, _, token = (request.header("authorization") or "").partition(" ")
-        digest = hashlib.sha256(token.strip().encode()).digest()
-        if scheme.lower() != "bearer" or not any(hmac.compare_digest(digest, k) for k in self._operators):
-            raise InvalidToken("a vault operator token is required")
+        self._operators.check(request, what="a vault")
 
     def _agent(self, request: HttpRequest) -> str:
         form = request.form()

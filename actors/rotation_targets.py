@@ -84,3 +84,7 @@ class DatabaseTarget:
 
     async def revoke(self, *, account: str, grants: list[dict[str, Any]]) -> None:
         await self._admin("POST", f"/users/{account}/revoke", {"grants": grants})
+
+    async def grant(self, *, account: str, grants: list[dict[str, Any]], valid_until: int | None) -> None:
+        """``GRANT``; with ``valid_until`` the database itself stops honouring it then."""
+        await self._admin("POST", f"/users/{account}/grant", {"grants": grants, "valid_until": valid_until})

@@ -32,11 +32,11 @@ import trio
 
 from actors.runtime.actor import HttpActor
 from protocols import caep
+from protocols.access_token import challenge
 from protocols.http import HttpRequest, HttpResponse, MalformedBody, parse_json
 from protocols.jose.encoding import Base64UrlError, b64url_decode
 from protocols.jose.jwks import InvalidJwkSet, JwkSet
 from protocols.oauth.errors import InvalidToken
-from protocols.oidc.userinfo import bearer_challenge
 from protocols.security_event import (
     AUTHENTICATION_FAILED, INVALID_KEY, ReplayGuard, SecurityEvent, SetRejected, validate_security_event,
 )
@@ -187,8 +187,7 @@ class SsfReceiver:
             return None
         await self.host.audit("token.refused", agent=hit[0], decision="deny", reason="revoked_by_caep_session_revoked",
                               method=request.method, path=request.path, revoked_at=self.revoked_at[hit[0]])
-        return bearer_challenge(realm=self.host.base_url,
-                                error=InvalidToken("the token was revoked (CAEP session-revoked)"))
+        return challenge(realm=self.host.base_url, error=InvalidToken("the token was revoked (CAEP session-revoked)"))
 
     def local_principals(self, subject: Subject) -> tuple[str, ...]:
         return local_names(subject, issuers=self.issuers)

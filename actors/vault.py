@@ -128,6 +128,9 @@ class VaultActor(HttpActor):
     agent_grants: dict[str, Mapping[str, frozenset[str]]] = attrs.field(factory=dict)
     """agent id → integration name → scopes it may obtain (the agent's registration)."""
     clients: dict[str, ClientRegistration] = attrs.field(factory=dict)
+    resource_servers: dict[str, str] = attrs.field(factory=dict)
+    """client id → resource identifier: a resource server (an MCP server reading a provider for the
+    user of the token it received) presents that token, audience = its identifier, as subject."""
     ring: KekRing | None = attrs.field(default=None, repr=False)
     _entropy: SeededEntropy = attrs.field(init=False, repr=False)
     _kek_generation: int = attrs.field(default=0, init=False)
@@ -207,10 +210,16 @@ class VaultActor(HttpActor):
 
     async def _subject(self, exchange_type: str, token: str, client_id: str) -> dict[str, Any]:
         """Validate the user's ID token: issued by our IdP to this very agent, unexpired (RFC 8693 §2.2.2:
-        an unacceptable subject token is ``invalid_request``)."""
-        if exchange_type != TOKEN_TYPE_ID_TOKEN:
+        an unacceptable subject token is ``invalid_request``). A client in ``resource_servers``
+        presents instead our IdP's RFC 9068 access token whose one audience is its identifier."""
+        resource = self.resource_servers.get(client_id)
+        if resource is not None and exchange_type == TOKEN_TYPE_ACCESS_TOKEN:
+            profile = attrs.evolve(TokenProfile.access_token(issuer=self.idp_issuer, audience=resource),
+                                   single_audience=True)
+        elif exchange_type != TOKEN_TYPE_ID_TOKEN:
             raise InvalidRequest("subject_token_type must be " + TOKEN_TYPE_ID_TOKEN)
-        profile = TokenProfile.id_token(issuer=self.idp_issuer, client_id=client_id)
+        else:
+            profile = TokenProfile.id_token(issuer=self.idp_issuer, client_id=client_id)
         now = self.runtime.clock.now()
         try:
             try:
@@ -244,6 +253,8 @@ class VaultActor(HttpActor):
             integration = resolve_integration(exchange, self.integrations)
             details = {"connection": integration.name, "provider": integration.provider,
                        "scope": " ".join(exchange.scope)}
+            if isinstance(claims.get("act"), dict):  # a resource server's subject token: who delegated
+                details["delegated_to"] = claims["act"].get("sub")
             decision = authorize(integration=integration, requested_scope=exchange.scope,
                                  allowed=self.agent_grants.get(agent, {}))
             details["scope"] = " ".join(decision.scope)

@@ -1,5 +1,7 @@
 """RFC 9068 JWT access tokens: minting at an authorization server, and what a resource server
-does after validation (RFC 6750 §3, §3.1).
+does after validation (RFC 6750 §3, §3.1) — the one home of the scope checks and ``Bearer``
+challenges every resource server here uses (pricing API, SaaS APIs, UserInfo, SSF receivers,
+the action gate).
 
 Validation itself is :func:`protocols.oidc.userinfo.validate_access_token` (RFC 9068 §4: ``typ``
 ``at+jwt``, issuer, audience, signature with the AS keys, expiry → else ``invalid_token``); this
@@ -8,9 +10,11 @@ module adds the pieces around it:
 - :func:`access_token_claims` / :func:`mint_access_token` — the §2.2 claim set (``iss exp aud sub
   client_id iat jti``, optional ``scope``, ``auth_time``, ``act`` from RFC 8693 §4.1, ``may_act``
   §4.4), one audience per token (§3), signed with header ``typ: at+jwt`` (§2.1);
-- :func:`require_scope` — ``403 insufficient_scope`` when a valid token lacks the scope (RFC 6750 §3.1);
+- :func:`require_scope` / :func:`require_any_scope` — ``403 insufficient_scope`` when a valid
+  token lacks the scope, or every one of several that would do (RFC 6750 §3.1);
 - :func:`challenge` — the ``WWW-Authenticate: Bearer`` challenge with ``realm``, ``error``,
-  ``error_description`` and, for ``insufficient_scope``, the ``scope`` needed (RFC 6750 §3).
+  ``error_description`` and, for ``insufficient_scope``, the ``scope`` needed (RFC 6750 §3); no
+  ``error`` when the request carried no credentials (§3.1).
 """
 
 from __future__ import annotations
@@ -58,10 +62,18 @@ def mint_access_token(*, claims: Mapping[str, Any], key: SigningKey) -> str:
     return sign_jwt(claims=dict(claims), key=key, typ=TYP_ACCESS_TOKEN)
 
 
+def require_any_scope(token: AccessTokenClaims, any_of: Iterable[str], *, description: str | None = None) -> str:
+    """The first of ``any_of`` the token holds, else ``InsufficientScope`` (403, RFC 6750 §3.1)."""
+    options = tuple(any_of)
+    for scope in options:
+        if scope in token.scope:
+            return scope
+    raise InsufficientScope(description or f"this call requires one of: {' '.join(options)}")
+
+
 def require_scope(token: AccessTokenClaims, scope: str) -> None:
     """RFC 6750 §3.1: a valid token without ``scope`` is ``insufficient_scope`` (403)."""
-    if scope not in token.scope:
-        raise InsufficientScope(f"the access token lacks the {scope} scope")
+    require_any_scope(token, (scope,), description=f"the access token lacks the {scope} scope")
 
 
 def challenge(*, realm: str, error: OAuthError | None = None, scope: str | None = None) -> HttpResponse:

@@ -11,8 +11,12 @@ for compliance ... [organization-defined frequency]", ISO/IEC 27001 A.5.18 acces
   ("revoke on non-response", the safe default);
 - campaigns recur on a schedule (quarterly: every 91 days from the first).
 
-A JIT elevation is a grant with an expiry no longer than the template allows; the platform removes
-it by itself when it expires.
+A JIT elevation is a grant with an expiry no longer than the template allows, requested with a
+justification; the system holding it refuses its use after the expiry by itself (nobody has to act).
+
+The agent's sign-in registration at the IdP (kind ``sign_in_identity``) is an entitlement for
+deprovisioning but is not certified item by item: the agent's existence is governed by its
+registry lifecycle (``NOT_REVIEWED``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import attrs
 from protocols.oauth.errors import AccessDenied, InvalidRequest, NotFound, OAuthError
 
 QUARTER = 91 * 86400
+NOT_REVIEWED = frozenset({"sign_in_identity"})
 
 
 class NotTheReviewer(AccessDenied):
@@ -61,7 +66,8 @@ class Entitlement:
     """One thing an agent is allowed to do in one system, as that system reports it."""
 
     system: str
-    kind: str        # service_account | database_grant | vault_integration | managed_connection | credential
+    kind: str        # service_account | database_grant | vault_integration | client_registration | credential |
+    #                  relation | sign_in_identity
     resource: str    # what it reaches (an API, a table, an integration, an authorization server)
     scopes: tuple[str, ...]
     grant: str       # the system's own handle for the grant (to revoke it)
@@ -91,9 +97,12 @@ class RoleTemplate:
     jit: frozenset[tuple[str, str]] = frozenset()
     max_jit_seconds: int = 3600
 
+    def covers(self, system: str, scope: str) -> bool:
+        return (system, scope) in self.grants or (system, "*") in self.grants
+
     def outside(self, entitlements: Iterable[Entitlement]) -> list[str]:
         """Entitlement scopes the template does not cover (flagged in the campaign)."""
-        return sorted(f"{e.system}:{s}" for e in entitlements for s in e.scopes if (e.system, s) not in self.grants)
+        return sorted({f"{e.system}:{s}" for e in entitlements for s in e.scopes if not self.covers(e.system, s)})
 
 
 @attrs.frozen(kw_only=True)
@@ -105,19 +114,29 @@ class Elevation:
     reason: str
     granted_at: int
     expires_at: int
-    grant: str = ""
+    requested_by: str = ""
+    expired: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "agent": self.agent, "system": self.system, "scope": self.scope,
+                "reason": self.reason, "requested_by": self.requested_by, "granted_at": self.granted_at,
+                "expires_at": self.expires_at, "expired": self.expired}
 
 
-def elevate(*, elevation_id: str, agent: str, template: RoleTemplate, system: str, scope: str, reason: str,
-            ttl: int, now: int) -> Elevation:
+def elevate(*, elevation_id: str, agent: str, template: RoleTemplate | None, system: str, scope: str, reason: str,
+            ttl: int, now: int, requested_by: str = "") -> Elevation:
+    """A time-bound grant of ``scope`` in ``system``, only if the agent's role template offers it
+    just in time, for at most the template's maximum, with a stated justification."""
+    if template is None:
+        raise ElevationRefused(f"agent {agent} has no role template: nothing is available just in time")
     if (system, scope) not in template.jit:
         raise ElevationRefused(f"{system}:{scope} is not available just in time to a {template.name} agent")
     if not 0 < ttl <= template.max_jit_seconds:
         raise ElevationRefused(f"a {template.name} elevation lasts at most {template.max_jit_seconds} seconds")
     if not reason.strip():
-        raise InvalidRequest("an elevation needs a stated reason")
-    return Elevation(id=elevation_id, agent=agent, system=system, scope=scope, reason=reason, granted_at=now,
-                     expires_at=now + ttl)
+        raise InvalidRequest("an elevation needs a stated justification")
+    return Elevation(id=elevation_id, agent=agent, system=system, scope=scope, reason=reason[:500], granted_at=now,
+                     expires_at=now + ttl, requested_by=requested_by)
 
 
 # ------------------------------------------------------------------------ certification campaigns
@@ -160,6 +179,7 @@ class Campaign:
 
 def open_campaign(*, campaign_id: str, agent: str, reviewer: str, entitlements: Sequence[Entitlement], now: int,
                   remind_after: int, review_period: int) -> Campaign:
+    entitlements = [e for e in entitlements if e.kind not in NOT_REVIEWED]
     if not entitlements:
         raise InvalidRequest(f"agent {agent} holds no entitlement to review")
     if not 0 < remind_after < review_period:

@@ -41,85 +41,47 @@ import attrs
 
 from protocols.access_token import access_token_claims, mint_access_token
 from protocols.entropy import SeededEntropy
-from protocols.http import HttpRequest, HttpResponse, MalformedBody
+from protocols.http import HttpRequest, HttpResponse
 from protocols.id_jag import GRANT_PROFILE_ID_JAG, MAX_ID_JAG_LIFETIME, validate_id_jag
 from protocols.jose.jwks import JwkSet
 from protocols.jose.keys import KeyRing
 from protocols.jwt_bearer import JwtBearerRequest, assertion_key_need, peek
-from protocols.oauth.client_auth import AssertionReplayCache, ClientRegistration, authenticate_client
-from protocols.oauth.errors import (
-    InvalidRequest, InvalidScope, InvalidTarget, MethodNotAllowed, NotFound, OAuthError, UnauthorizedClient,
-    UnsupportedGrantType,
-)
-from protocols.oauth.metadata import metadata_url
+from protocols.oauth.client_auth import AssertionReplayCache, AuthenticatedClient, ClientRegistration
+from protocols.oauth.errors import InvalidScope, InvalidTarget, MethodNotAllowed, NotFound, OAuthError
+from protocols.oauth.metadata import AuthorizationServerMetadata, MetadataRejected, flag, metadata_url, strings
+from protocols.oauth.outcome import Decision, Handled, Outcome, refused_explained
+from protocols.oauth.token_endpoint import ClientAuthenticator, read_token_form, serve_token_request
 from protocols.oauth.token_response import TokenResponse
-from protocols.oidc.provider import Decision, Handled, Outcome
 from protocols.token_exchange import GRANT_TYPE_JWT_BEARER
 
 TOKEN_PATH = "/token"
 JWKS_PATH = "/jwks"
 
 
-def _strings(value: Any) -> tuple[str, ...]:
-    return tuple(value)
-
-
-class MetadataRejected(ValueError):
-    """A resource-AS metadata document a client must not use (RFC 8414 §3.3)."""
-
-
 @attrs.frozen(kw_only=True)
-class ResourceAsMetadata:
-    """RFC 8414 §2 members of a jwt-bearer-only AS plus the ID-JAG draft §7 member."""
+class ResourceAsMetadata(AuthorizationServerMetadata):
+    """The RFC 8414 §2 document of a jwt-bearer-only AS (no authorization endpoint, so no response
+    types, PKCE or revocation members) plus the ID-JAG draft §7 member."""
 
-    issuer: str
-    token_endpoint: str
-    jwks_uri: str
-    grant_types_supported: tuple[str, ...] = attrs.field(default=(GRANT_TYPE_JWT_BEARER,), converter=_strings)
-    authorization_grant_profiles_supported: tuple[str, ...] = attrs.field(default=(GRANT_PROFILE_ID_JAG,),
-                                                                         converter=_strings)
-    token_endpoint_auth_methods_supported: tuple[str, ...] = attrs.field(
-        default=("private_key_jwt", "client_secret_basic"), converter=_strings)
-    token_endpoint_auth_signing_alg_values_supported: tuple[str, ...] = attrs.field(
-        default=("RS256", "ES256", "EdDSA"), converter=_strings)
-    scopes_supported: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    response_types_supported: tuple[str, ...] = strings()
+    response_modes_supported: tuple[str, ...] = strings()
+    grant_types_supported: tuple[str, ...] = strings((GRANT_TYPE_JWT_BEARER,))
+    authorization_grant_profiles_supported: tuple[str, ...] = strings((GRANT_PROFILE_ID_JAG,))
+    token_endpoint_auth_methods_supported: tuple[str, ...] = strings(("private_key_jwt", "client_secret_basic"))
+    revocation_endpoint_auth_methods_supported: tuple[str, ...] = strings()
+    code_challenge_methods_supported: tuple[str, ...] = strings()
+    authorization_response_iss_parameter_supported: bool | None = flag(None)
 
     @classmethod
     def for_issuer(cls, issuer: str, **overrides: Any) -> ResourceAsMetadata:
         base = issuer.rstrip("/")
         return cls(issuer=issuer, token_endpoint=base + TOKEN_PATH, jwks_uri=base + JWKS_PATH, **overrides)
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for field in attrs.fields(type(self)):
-            value = getattr(self, field.name)
-            if isinstance(value, tuple):
-                if not value:
-                    continue
-                value = list(value)
-            out[field.name] = value
-        return out
-
-    def to_response(self) -> HttpResponse:
-        return HttpResponse.json_body(self.to_json(), headers={"cache-control": "max-age=3600"})
-
     @classmethod
     def from_json(cls, document: Any, *, expected_issuer: str) -> ResourceAsMetadata:
         """Client check (RFC 8414 §3.3, draft §7): same issuer, the ID-JAG profile and grant."""
-        if not isinstance(document, Mapping):
-            raise MetadataRejected("the metadata document is not a JSON object")
-        if document.get("issuer") != expected_issuer:
-            raise MetadataRejected("issuer in the metadata differs from the issuer used to fetch it")
-        values: dict[str, Any] = {}
-        for field in attrs.fields(cls):
-            if field.name not in document:
-                continue
-            value = document[field.name]
-            ok = (isinstance(value, list) and all(isinstance(v, str) for v in value)) \
-                if isinstance(field.default, tuple) else isinstance(value, str)
-            if not ok:
-                raise MetadataRejected(f"{field.name} has the wrong type")
-            values[field.name] = value
+        document = cls.checked_document(document, expected_issuer=expected_issuer)
+        values = cls.typed_members(document)
         for name in ("token_endpoint", "jwks_uri"):
             if name not in values:
                 raise MetadataRejected(f"the metadata lacks {name}")
@@ -220,10 +182,10 @@ class ResourceAuthorizationServer:
                   base + TOKEN_PATH: ("POST", self._token)}
         route = routes.get(path)
         if route is None:
-            return _refused(NotFound("no such endpoint"), event="http.refused")
+            return refused_explained(NotFound("no such endpoint"), event="http.refused")
         method, handler = route
         if request.method != method:
-            return _refused(MethodNotAllowed(f"use {method}"), event="http.refused")
+            return refused_explained(MethodNotAllowed(f"use {method}"), event="http.refused")
         return handler(request, now)
 
     def _metadata(self, request: HttpRequest, now: int) -> Handled:
@@ -253,27 +215,29 @@ class ResourceAuthorizationServer:
         return KeysNeeded(issuer=issuer)
 
     def _token(self, request: HttpRequest, now: int) -> Handled | KeysNeeded:
-        client_id: str | None = None
+        """Keys first (no client assertion is spent on a request that must wait for them), then the
+        shared token-endpoint steps (``protocols.oauth.token_endpoint``) and the jwt-bearer grant."""
+        try:
+            need = self._keys_needed(read_token_form(request), now)
+        except OAuthError:
+            need = None  # a malformed body is refused by the shared steps
+        if need is not None:
+            return need
+
+        def refuse(error: OAuthError, client_id: str | None) -> Handled:
+            return refused_explained(error, event="id_jag.rejected", client_id=client_id)
+
+        authenticate = ClientAuthenticator(issuer=self.issuer, token_endpoint=self.metadata.token_endpoint,
+                                           lookup=self.clients.get, replay_cache=self._replay)
+        return serve_token_request(request, now=now, authenticate=authenticate,
+                                   grants={GRANT_TYPE_JWT_BEARER: self._redeem}, refuse=refuse,
+                                   unsupported="this authorization server only redeems ID-JAGs (jwt-bearer)",
+                                   unauthorized="client may not use the jwt-bearer grant")
+
+    def _redeem(self, *, client: AuthenticatedClient, form: Mapping[str, str], now: int) -> Handled:
+        """RFC 7523 §2.1 carrying an ID-JAG (draft §4.4): steps 2–5 of the module docstring."""
         subject: str | None = None
         try:
-            try:
-                form = request.form()
-            except MalformedBody as exc:
-                raise InvalidRequest(str(exc)) from None
-            need = self._keys_needed(form, now)
-            if need is not None:
-                return need
-            client = authenticate_client(
-                form=form, authorization=request.header("authorization"), lookup_client=self.clients.get,
-                issuer=self.issuer, token_endpoint=self.metadata.token_endpoint, replay_cache=self._replay, now=now)
-            client_id = client.client_id
-            grant_type = form.get("grant_type")
-            if not grant_type:
-                raise InvalidRequest("grant_type is required")
-            if grant_type != GRANT_TYPE_JWT_BEARER:
-                raise UnsupportedGrantType("this authorization server only redeems ID-JAGs (jwt-bearer)")
-            if grant_type not in client.registration.grant_types:
-                raise UnauthorizedClient("client may not use the jwt-bearer grant")
             grant = JwtBearerRequest.from_form(form)
             id_jag = validate_id_jag(grant.assertion, trusted=self.trusted_keys(), audience=self.issuer,
                                      client_id=client.client_id, now=now,
@@ -283,7 +247,7 @@ class ResourceAuthorizationServer:
             scope = self._scope(requested=grant.scope, granted=id_jag.scope, resource=resource,
                                 client=client.registration)
         except OAuthError as exc:
-            return _refused(exc, event="id_jag.rejected", client_id=client_id, subject=subject)
+            return refused_explained(exc, event="id_jag.rejected", client_id=client.client_id, subject=subject)
         self.subjects.setdefault((id_jag.issuer, id_jag.subject), id_jag.email)
         count = self._presentations.get(id_jag.jti, (0, id_jag.expires_at))[0] + 1
         self._presentations[id_jag.jti] = (count, id_jag.expires_at)
@@ -332,8 +296,3 @@ class ResourceAuthorizationServer:
             raise InvalidScope("no requested scope is permitted for this client at this resource")
         return scope
 
-
-def _refused(error: OAuthError, *, event: str, client_id: str | None = None, subject: str | None = None) -> Handled:
-    return Handled(response=error.to_response(), outcome=Outcome(
-        event=event, decision=Decision.DENY, reason=f"{error.error}: {error.description}", client_id=client_id,
-        subject=subject, details={"error": error.error}))

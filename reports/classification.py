@@ -111,12 +111,14 @@ RULES: tuple[Rule, ...] = (
     Rule(prefix="consent.", layer=AUTHENTICATION),
     Rule(prefix="session.", layer=AUTHENTICATION),
     Rule(prefix="code.", layer=AUTHENTICATION),
+    Rule(prefix="refresh_token.", layer=AUTHENTICATION),  # rotation / reuse detection (RFC 9700 §4.14.2)
     Rule(prefix="key.", layer=AUTHENTICATION),
     Rule(prefix="agent.login", layer=AUTHENTICATION),
     Rule(prefix="agent.acting_for_user", layer=AUTHENTICATION),
     # Human in the loop.
     Rule(prefix="ciba.", layer=APPROVAL),
     Rule(prefix="approval.", layer=APPROVAL),
+    Rule(prefix="action.", layer=APPROVAL),  # the action gate: approved actions executed / refused
     # Threat detection and universal logout.
     Rule(prefix="risk.", layer=THREAT),
     Rule(prefix="threat.", layer=THREAT),

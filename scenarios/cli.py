@@ -1,8 +1,8 @@
-"""The ``trustbench`` command line: run, report, verify, serve, scenarios.
+"""The ``trustbench`` command line: run, check, report, verify, serve, scenarios.
 
 Every failure the user can cause (bad argument, bad world file, missing run directory) ends with a
 one-line message on stderr and exit status 2; a failed audit-chain verification (``verify``, or a
-report whose evidence failed verification) exits 1.
+report whose evidence failed verification) and an unmet world-file expectation (``check``) exit 1.
 """
 
 from __future__ import annotations
@@ -61,6 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--quiet", action="store_true", help="print nothing but errors (CI); the exit status tells")
     output.add_argument("--json", action="store_true", help="print one JSON object: outcome, phases, report paths")
 
+    check = commands.add_parser("check", help="run a world file's scenario and check its expectations (CI gate)",
+                                description="Run the scenario of world file FILE (its [scenario] name, or "
+                                            "--scenario), check every [[expectations]] entry against the finished "
+                                            "run's audit log and run.json, print one line per expectation; exit 1 "
+                                            "listing every unmet one, 2 for a malformed world file.")
+    check.add_argument("world", type=Path, metavar="FILE", help="world file (TOML) with [[expectations]]")
+    check.add_argument("--scenario", choices=sorted(SCENARIOS), help="the scenario to run (default: the world's)")
+    check.add_argument("--transport", choices=[t.value for t in Transport], default="channel",
+                       help="channel (default) or http")
+    check.add_argument("--seed", type=_seed, default=1, help="seed (default 1)")
+    check.add_argument("--out", type=Path, help="run directory (default runs/check/WORLD-seedN-TRANSPORT)")
+    check.add_argument("--quiet", action="store_true", help="print only the unmet expectations")
+
     report = commands.add_parser("report", help="re-render a finished run's reports",
                                  description="Render RUN_DIR's audit log and run.json (without re-running) into "
                                              "report.html, report.md, report.json and report-*.svg; exit 1 if the "
@@ -85,6 +98,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _world(path: Path | None, scenario: str):
     return load_world(path if path is not None else SCENARIOS[scenario].world_file)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from scenarios.check import check_world, report_lines, scenario_for
+
+    world = load_world(args.world)
+    scenario = scenario_for(world, args.scenario)
+    out = args.out or Path("runs") / "check" / f"{args.world.stem}-seed{args.seed}-{args.transport}"
+    result = check_world(world=world, scenario=scenario, transport=Transport(args.transport), seed=args.seed,
+                         out_dir=out)
+    lines = report_lines(result)
+    if args.quiet:
+        lines = [line for line in lines[1:-1] if line.startswith("UNMET")]
+    for line in lines:
+        print(line)
+    return 0 if result.ok else EXIT_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -130,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                 if ablation_note:
                     print(ablation_note)
             return 0 if result.ok and result.report.ok else EXIT_FAILED
+        if args.command == "check":
+            return _check(args)
         if args.command == "report":
             from reports import render_run
 

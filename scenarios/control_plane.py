@@ -19,7 +19,12 @@ import trio
 from actors.credential_client import VaultCredentialClient
 from actors.discovery import DiscoveryActor, LogSource
 from actors.governance import GovernanceActor
-from actors.governance_connectors import DatabaseConnector, IntegrationConnector, PrivilegedVaultConnector
+from actors.governance_connectors import (
+    AdminApi, ClientRegistrationConnector, DatabaseConnector, FgaConnector, IntegrationConnector,
+    PrivilegedVaultConnector, TokenVaultConnector,
+)
+from actors.grant_admin import install_clients_api, install_vault_grants_api
+from actors.operator_access import OperatorTokens
 from actors.mail_relay import MailRelayActor
 from actors.privileged_vault import PrivilegedVaultActor
 from actors.registry import RegistryActor
@@ -65,6 +70,8 @@ class ControlPlane:
     db_admin: dict[str, str] = attrs.field(factory=dict, repr=False)
     jobs: dict[str, Any] = attrs.field(factory=dict)
     agent_keys: dict[str, SigningKey] = attrs.field(factory=dict, repr=False)
+    admin_tokens: dict[str, OperatorTokens] = attrs.field(factory=dict, repr=False)
+    """System name → its administrators' tokens (``govern_systems``)."""
 
     def credentials_for(self, agent_id: str) -> VaultCredentialClient:
         return VaultCredentialClient(runtime=self.runtime, vault_url=self.pam.base_url, agent_id=agent_id,
@@ -183,12 +190,14 @@ async def start_control_plane(*, runtime: Runtime, nursery: trio.Nursery, people
     pam_token = pam.issue_operator_token()
     governance.registry = RegistryClient(network=net, base_url=registry.base_url,
                                          token=registry.issue_operator_token(operator="governance", role="governance"))
+    # the privileged vault first: revoking a credential disables its account at the target, which
+    # the later connectors then find gone (deprovisioning walks the connectors in this order)
+    governance.connectors.append(PrivilegedVaultConnector(runtime=runtime, base_url=pam.base_url,
+                                                          token=pam.issue_operator_token()))
     governance.connectors.append(IntegrationConnector(runtime=runtime, system=crm.name, base_url=crm.base_url,
                                                       client=admin_client, label="CRM (Salesforce)"))
     for name in dbs:
         governance.connectors.append(DatabaseConnector(target=pam.targets[name], label=name))  # type: ignore[arg-type]
-    governance.connectors.append(PrivilegedVaultConnector(runtime=runtime, base_url=pam.base_url,
-                                                          token=pam.issue_operator_token()))
     governance.mail_url, governance.mail_token = mail.base_url, mail.add_sender("governance@platform")
     mailboxes = {key: Mailbox(address=value[1], password=mail.add_mailbox(value[1]))
                  for key, value in {**people, **teams}.items()}
@@ -202,3 +211,48 @@ async def start_control_plane(*, runtime: Runtime, nursery: trio.Nursery, people
         discovery_token=discovery.issue_operator_token(), pam_token=pam_token,
         governance_token=governance.issue_operator_token(), mailboxes=mailboxes, db_admin=db_admin)
     return plane
+
+
+INTEGRATION_TITLES = {"salesforce": "CRM (Salesforce) on a user's behalf", "google-drive": "Google Workspace (Drive)",
+                      "gmail": "E-mail (Gmail)", "google-calendar": "Calendar (Google Calendar)", "slack": "Slack"}
+
+
+def govern_systems(plane: ControlPlane, *, token_vault: Any = None, idp: Any = None, fga: Any = None,
+                   authorization_servers: Sequence[tuple[Any, str]] = ()) -> dict[str, OperatorTokens]:
+    """Give governance a connector for each further system that holds agents' grants, installing
+    that system's administrative grant API (``actors.grant_admin``) first:
+
+    - ``token_vault`` (``VaultActor``): the integrations each agent may obtain tokens for;
+    - ``authorization_servers``: (resource AS actor, label) — the agents' client registrations there;
+    - ``idp`` (``OidcProviderActor``): the agent's own sign-in registration (deprovisioning only);
+    - ``fga`` (``FgaServiceActor`` with a bootstrapped store): tuples naming the agent.
+
+    Returns each system's administrators' tokens (tests and scenarios ask the systems directly)."""
+    runtime, governance = plane.runtime, plane.governance
+    tokens: dict[str, OperatorTokens] = {}
+
+    def admin(actor: Any) -> tuple[OperatorTokens, AdminApi]:
+        tokens[actor.name] = OperatorTokens(runtime=runtime, owner=actor.name, prefix="adm_")
+        return tokens[actor.name], AdminApi.with_token(runtime=runtime, system=actor.name, base_url=actor.base_url,
+                                                       token=tokens[actor.name].issue())
+
+    if token_vault is not None:
+        keys, api = admin(token_vault)
+        install_vault_grants_api(token_vault, keys)
+        governance.connectors.append(TokenVaultConnector(api=api, titles=INTEGRATION_TITLES))
+    for server, label in authorization_servers:
+        keys, api = admin(server)
+        install_clients_api(server, clients=server.server.clients, tokens=keys,
+                            agent_names=lambda server=server: server.agent_names)
+        governance.connectors.append(ClientRegistrationConnector(api=api, label=label))
+    if fga is not None:
+        governance.connectors.append(FgaConnector(runtime=runtime, service=fga))
+    if idp is not None:
+        keys, api = admin(idp)
+        provider = idp.provider
+        install_clients_api(idp, clients=provider.clients, tokens=keys,
+                            on_remove=lambda client_id: len(provider.revoke_client(
+                                client_id, now=runtime.clock.now()).details["revoked"]))
+        governance.connectors.append(ClientRegistrationConnector(api=api, kind="sign_in_identity",
+                                                                 label="sign-in identity at the IdP"))
+    return tokens

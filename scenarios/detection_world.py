@@ -87,6 +87,9 @@ def _number(table: dict[str, Any], key: str, *, where: str, default: float) -> f
     value = table.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SecuritySectionError(f"{where}.{key}", f"expected a number, got {value!r}")
+    if not 0 < value <= 100:
+        raise SecuritySectionError(f"{where}.{key}", f"a risk score threshold must be above 0 and at most 100, "
+                                                     f"got {value!r}")
     return float(value)
 
 

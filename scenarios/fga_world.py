@@ -33,7 +33,8 @@ import attrs
 
 from protocols.fga.api import STORE_NAME_RE
 from protocols.fga.errors import FgaError
-from protocols.fga.language import load_model
+from protocols.fga.language import load_model, validate_dsl
+from protocols.fga.language_errors import LanguageErrors
 from protocols.fga.tuples import RelationshipCondition, TupleKey
 from protocols.fga.typesystem import CompiledModel
 from protocols.fga.validation import validate_tuple_for_write
@@ -42,12 +43,14 @@ DEFAULT_STORE_NAME = "trustbench"
 
 
 class FgaSectionError(ValueError):
-    """``where`` (e.g. ``.tuples[3]``) and a one-line ``problem``."""
+    """``where`` (e.g. ``.tuples[3]``) and a one-line ``problem``; for a model error, ``model_line``
+    is the 0-based line of the DSL text the language reports it at (``None`` when it names none)."""
 
-    def __init__(self, where: str, problem: str) -> None:
+    def __init__(self, where: str, problem: str, *, model_line: int | None = None) -> None:
         super().__init__(f"fga{where}: {problem}")
         self.where = where
         self.problem = problem
+        self.model_line = model_line
 
 
 @attrs.frozen(kw_only=True)
@@ -81,6 +84,19 @@ def _tuple(raw: Any, where: str) -> TupleKey:
     return TupleKey(user=raw["user"], relation=raw["relation"], object=raw["object"], condition=condition)
 
 
+def _model_error(model: str, error: FgaError) -> FgaSectionError:
+    """The first language error with its position in the DSL text (syntax and semantic errors both
+    carry one in ``validate_dsl``), else the API error as WriteAuthorizationModel reports it."""
+    try:
+        if not model.lstrip().startswith("{"):  # a JSON model has no DSL lines to point at
+            validate_dsl(model)
+    except LanguageErrors as language:
+        located = next((e for e in language.errors if e.span is not None), None)
+        if located is not None:
+            return FgaSectionError(".model", f"{error.code}: {_one_line(located.msg)}", model_line=located.span.line)
+    return FgaSectionError(".model", f"{error.code}: {_one_line(error.message)}")
+
+
 def parse_fga(section: Any) -> FgaSettings | None:
     """The ``[fga]`` table, validated; ``None`` when the world has none."""
     if section is None:
@@ -99,7 +115,7 @@ def parse_fga(section: Any) -> FgaSettings | None:
     try:
         compiled = load_model(model)
     except FgaError as error:
-        raise FgaSectionError(".model", f"{error.code}: {_one_line(error.message)}") from None
+        raise _model_error(model, error) from None
     raw_tuples = section.get("tuples", [])
     if not isinstance(raw_tuples, list):
         raise FgaSectionError(".tuples", "expected an array of tables")

@@ -21,6 +21,9 @@ from scenarios.phases import PHASES as SALES_PHASES
 from scenarios.phases.procurement import PROCUREMENT_PHASES
 from scenarios.phases.pipeline import PIPELINE_PHASES
 from scenarios.pipeline_cast import start_pipeline_cast
+from scenarios.marketing_cast import start_marketing_cast
+from scenarios.phases.marketing import MARKETING_PHASES
+from scenarios.financial_rag import FINANCIAL_RAG_PHASES, start_rag_cast
 from scenarios.world import WORLDS_DIR, PhaseSpec
 
 PhaseFn = Callable[[Any, PhaseSpec], Awaitable[PhaseResult]]
@@ -60,5 +63,13 @@ SCENARIOS: dict[str, Scenario] = {
                  summary="Data-pipeline agent: vaulted database password rotated every 30 days for 180 days "
                          "with zero failed calls; JIT backfill account",
                  phases=PIPELINE_PHASES, start_cast=start_pipeline_cast),
+        Scenario(name="marketing",
+                 summary="Marketing agent lifecycle: JIT elevation that lapses, quarterly review revokes the "
+                         "customer database, deadline revocation, deprovisioning with the audit kept",
+                 phases=MARKETING_PHASES, start_cast=start_marketing_cast),
+        Scenario(name="financial-rag",
+                 summary="Financial RAG agent: Alice asks about Q3 results; a sqlite-vec index of every "
+                         "division's reports, FGA pre- and post-filters, only her division reaches the model",
+                 phases=FINANCIAL_RAG_PHASES, start_cast=start_rag_cast),
     )
 }

@@ -7,8 +7,10 @@ catalogue = "sales-agent.mcp.toml"     # beside the world file
 
 The catalogue file holds ``[[servers]]`` — ``name``, ``title``, ``kind`` (``crm``, ``docs``,
 ``calendar``, ``pricing``: which tools it offers), ``scope`` (what a token for it needs),
-``instructions``, ``templates`` (``{ uri_template, name, title }``) and ``[[servers.resources]]``
-(``uri``, ``name``, ``title``, optional ``description``/``mime_type``, ``content``). Every resource URI
+``instructions``, ``templates`` (``{ uri_template, name, title }``), optionally ``vault``
+(``{ integration, scope }``: what its ``crm`` sources are read through) and ``[[servers.resources]]``
+(``uri``, ``name``, ``title``, optional ``description``/``mime_type``, and either ``content`` or
+``source`` — ``crm`` or ``workspace-calendar``, see ``actors.mcp_catalogue``). Every resource URI
 must map to an FGA object (``protocols.fga.rag.object_for_uri``) and appear once across servers.
 Problems raise :class:`McpSectionError`, which ``scenarios.world`` turns into a one-line ``WorldError``.
 """
@@ -21,17 +23,23 @@ from typing import Any
 
 import attrs
 
-from actors.mcp_catalogue import SERVER_KINDS, McpServerSpec, ResourceSpec, TemplateSpec
+from actors.mcp_catalogue import (
+    SERVER_KINDS, SOURCE_CRM, SOURCES, McpServerSpec, ResourceSpec, TemplateSpec, VaultBinding,
+)
 from protocols.fga.rag import object_for_uri
+from scenarios.toml_lines import index_toml, toml_error_line
 
 
 class McpSectionError(ValueError):
     """``where`` (e.g. ``.servers[1].resources[0].uri``) and a one-line ``problem``."""
 
-    def __init__(self, where: str, problem: str) -> None:
+    def __init__(self, where: str, problem: str, *, catalogue: str = "", line: int | None = None) -> None:
         super().__init__(f"mcp{where}: {problem}")
         self.where = where
         self.problem = problem
+        self.catalogue = catalogue
+        """The catalogue file the problem is in (its ``line``), or "" for the world file's ``[mcp]``."""
+        self.line = line
 
 
 @attrs.frozen(kw_only=True)
@@ -57,6 +65,32 @@ def _tables(data: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
     return value
 
 
+def _vault(data: dict[str, Any], where: str) -> VaultBinding | None:
+    value = data.get("vault")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise McpSectionError(f"{where}.vault", "expected a table { integration, scope }")
+    scope = value.get("scope")
+    if not isinstance(scope, list) or not scope or not all(isinstance(s, str) and s.strip() for s in scope):
+        raise McpSectionError(f"{where}.vault.scope", "expected a non-empty array of scopes")
+    return VaultBinding(integration=_string(value, "integration", f"{where}.vault"), scope=tuple(scope))
+
+
+def _data(r: dict[str, Any], at: str, vault: VaultBinding | None) -> dict[str, Any]:
+    """``content`` xor ``source`` of one resource."""
+    if ("content" in r) == ("source" in r):
+        raise McpSectionError(f"{at}.content", "give either content or source")
+    if "content" in r:
+        return {"content": r["content"]}
+    source = _string(r, "source", at)
+    if source not in SOURCES:
+        raise McpSectionError(f"{at}.source", f"must be one of {', '.join(SOURCES)}, got {source!r}")
+    if source == SOURCE_CRM and vault is None:
+        raise McpSectionError(f"{at}.source", "a crm source needs the server's vault binding")
+    return {"source": source}
+
+
 def _server(data: dict[str, Any], where: str, seen_uris: set[str]) -> McpServerSpec:
     kind = _string(data, "kind", where)
     if kind not in SERVER_KINDS:
@@ -64,6 +98,7 @@ def _server(data: dict[str, Any], where: str, seen_uris: set[str]) -> McpServerS
     scope = _string(data, "scope", where)
     if " " in scope or scope == "offline_access":
         raise McpSectionError(f"{where}.scope", "one scope token, not offline_access")
+    vault = _vault(data, where)
     resources = []
     for i, r in enumerate(_tables(data, "resources", where)):
         at = f"{where}.resources[{i}]"
@@ -75,12 +110,10 @@ def _server(data: dict[str, Any], where: str, seen_uris: set[str]) -> McpServerS
         if uri in seen_uris:
             raise McpSectionError(f"{at}.uri", f"{uri} is served twice")
         seen_uris.add(uri)
-        if "content" not in r:
-            raise McpSectionError(f"{at}.content", "missing")
         resources.append(ResourceSpec(uri=uri, name=_string(r, "name", at), title=_string(r, "title", at),
                                       description=_string(r, "description", at, default=""),
                                       mime_type=_string(r, "mime_type", at, default="application/json"),
-                                      content=r["content"]))
+                                      **_data(r, at, vault)))
     templates = tuple(
         TemplateSpec(uri_template=_string(t, "uri_template", f"{where}.templates[{i}]"),
                      name=_string(t, "name", f"{where}.templates[{i}]"),
@@ -88,7 +121,7 @@ def _server(data: dict[str, Any], where: str, seen_uris: set[str]) -> McpServerS
         for i, t in enumerate(_tables(data, "templates", where)))
     return McpServerSpec(name=_string(data, "name", where), title=_string(data, "title", where), kind=kind,
                          scope=scope, instructions=_string(data, "instructions", where, default=""),
-                         resources=tuple(resources), templates=templates)
+                         resources=tuple(resources), templates=templates, vault=vault)
 
 
 def parse_mcp(section: Any, *, base_dir: Path) -> McpSettings | None:
@@ -100,14 +133,23 @@ def parse_mcp(section: Any, *, base_dir: Path) -> McpSettings | None:
     catalogue = _string(section, "catalogue", "")
     path = base_dir / catalogue
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise McpSectionError(".catalogue", f"no such file {path}") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise McpSectionError(".catalogue", f"cannot read {path.name}: {error}") from None
-    seen: set[str] = set()
-    servers = tuple(_server(s, f".servers[{i}]", seen) for i, s in enumerate(_tables(data, "servers", "")))
-    names = [s.name for s in servers]
-    if len(set(names)) != len(names):
-        raise McpSectionError(".servers", "two servers share a name")
+    except (OSError, UnicodeDecodeError) as error:
+        raise McpSectionError(".catalogue", f"cannot read {path.name}: {type(error).__name__}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise McpSectionError("", f"invalid TOML: {error}", catalogue=str(path),
+                              line=toml_error_line(error, text)) from None
+    try:
+        seen: set[str] = set()
+        servers = tuple(_server(s, f".servers[{i}]", seen) for i, s in enumerate(_tables(data, "servers", "")))
+        names = [s.name for s in servers]
+        if len(set(names)) != len(names):
+            raise McpSectionError(".servers", "two servers share a name")
+    except McpSectionError as error:
+        raise McpSectionError(error.where, error.problem, catalogue=str(path),
+                              line=index_toml(text).line_of(error.where.lstrip(".")) or 1) from None
     return McpSettings(catalogue=catalogue, servers=servers)

@@ -60,10 +60,10 @@ class RunResult:
 
 def run_scenario(options: RunOptions) -> RunResult:
     phases = options.scenario.phases
-    missing = [phase.number for phase in options.world.phases if phase.number not in phases]
+    missing = [phase for phase in options.world.phases if phase.number not in phases]
     if missing:
-        raise WorldError(f"{options.world.source}: phase {missing[0]} is not part of scenario "
-                         f"{options.scenario.name} (it has {', '.join(map(str, sorted(phases)))})")
+        raise options.world.error(f"{missing[0].where}.number", f"phase {missing[0].number} is not part of scenario "
+                                  f"{options.scenario.name} (it has {', '.join(map(str, sorted(phases)))})")
     threshold = 0 if options.transport is Transport.CHANNEL else HTTP_AUTOJUMP_THRESHOLD
     result = trio.run(_run, options, clock=trio.testing.MockClock(autojump_threshold=threshold))
     return attrs.evolve(result, report=render_run(options.out_dir)) if options.render else result

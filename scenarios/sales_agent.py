@@ -133,7 +133,7 @@ async def start_cast(*, world: World, runtime: Runtime, nursery: trio.Nursery) -
     await federate(idp=cast.idp, google=cast.google, domain=world.domain)
     if world.fga is not None:  # the scenario's authorization model and tuples, loaded through the API
         await cast.fga.bootstrap(store_name=world.fga.store_name, model=world.fga.model, tuples=world.fga.tuples)
-        connect_mcp_servers(cast.mcp_servers.values(), fga=cast.fga, idp=cast.idp)
+        connect_mcp_servers(cast.mcp_servers.values(), fga=cast.fga, idp=cast.idp, vault=cast.vault)
     if cast.security is not None:  # receivers create and verify their SSF streams; the routine starts
         await connect_security(cast.security, nursery)
     return cast

@@ -10,7 +10,7 @@ import trio
 
 from actors.agent_jobs import ApiPollingJob
 from actors.saas.crm import API as CRM_API
-from scenarios.control_plane import ControlPlane, start_control_plane
+from scenarios.control_plane import ControlPlane, govern_systems, start_control_plane
 from scenarios.saas_seed import crm_seed
 
 SHADOW_CLIENT = "sales-automation-app"
@@ -41,6 +41,14 @@ async def attach_control_plane(cast, nursery: trio.Nursery) -> ControlPlane:
                                       crm_data=None if crm is not None else crm_seed(world))
     for spec in world.agents:
         plane.register_agent_key(spec.id, cast.agents[spec.id].signing_key)
+    # every system holding the agent's grants, so phase 7 reviews all of them (token vault: Drive,
+    # Gmail, Calendar, CRM on a user's behalf; the pricing AS) and deprovisioning reaches them all
+    cross_domain = getattr(cast, "cross_domain", None)
+    pricing_as = getattr(cross_domain, "pricing_as", None)
+    plane.admin_tokens = govern_systems(
+        plane, token_vault=getattr(getattr(cast, "vault", None), "vault", None), idp=getattr(cast, "idp", None),
+        fga=getattr(cast, "fga", None) if world.fga is not None else None,
+        authorization_servers=[(pricing_as, "pricing DB (pricing AS, ID-JAG)")] if pricing_as is not None else [])
     agent = world.agents[0].id
     static = runtime.entropy_for("sales-team").child("crm-static-key").token(32)
     plane.add_service_account(client_id=SHADOW_CLIENT, account=SHADOW_ACCOUNT, scopes=SHADOW_SCOPES, secret=static)

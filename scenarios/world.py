@@ -1,8 +1,11 @@
 """World files (TOML): the cast, systems and phases of a scenario, parsed into frozen values.
 
 A world file declares who exists (people, agents), which systems run (the enterprise IdP, the
-Google IdP) with their settings, and when each phase happens. ``load_world`` refuses anything it
-does not understand with a one-line ``WorldError`` naming the file and the field.
+Google IdP) with their settings, when each phase happens and what the run is expected to show
+(``[[expectations]]``, ``scenarios.expectations``). ``load_world`` refuses anything it does not
+understand — bad TOML, an unknown section or field, an unknown person, a model OpenFGA would refuse —
+with a one-line ``WorldError`` naming the file, the line and the field:
+``my-world.toml:42: people[1].manager: unknown person 'bob'``.
 """
 
 from __future__ import annotations
@@ -15,8 +18,13 @@ from typing import Any
 import attrs
 
 from protocols.jose.keys import Algorithm
+from scenarios.expectations import Expectation, parse_expectations
+from scenarios.toml_lines import TomlIndex, index_toml, toml_error_line
 from scenarios.world_approvals import ApprovalSection, parse_approvals
+from scenarios.world_schema import unknown_field
 from scenarios.fga_world import FgaSectionError, FgaSettings, parse_fga
+from scenarios.rag_world import RagSectionError, RagSettings, parse_rag
+from scenarios.consent_world import ConsentSectionError, ConsentSettings, parse_consent
 from scenarios.detection_world import SecuritySectionError, SecuritySettings, parse_security
 from scenarios.mcp_world import McpSectionError, McpSettings, parse_mcp
 from scenarios.vault_world import ConnectedSystems, parse_agent_integrations, parse_connected_systems
@@ -29,7 +37,22 @@ LOGIN_METHODS = ("google", "password")
 
 
 class WorldError(ValueError):
-    """A world file that cannot be used; the message is one line naming the file and field."""
+    """A world file that cannot be used; the message is one line ``FILE:LINE: FIELD: PROBLEM``.
+
+    ``source`` and ``line`` are the file and the 1-based line the problem is at (``None`` only for
+    a file that cannot be read at all).
+    """
+
+    def __init__(self, message: str, *, source: str = "", line: int | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+        self.line = line
+
+
+def world_error(*, source: str, line: int | None, where: str, problem: str) -> WorldError:
+    """``FILE:LINE: WHERE: PROBLEM`` (``WHERE`` omitted when empty)."""
+    at = f"{source}:{line}" if line is not None else source
+    return WorldError(f"{at}: {where}: {problem}" if where else f"{at}: {problem}", source=source, line=line)
 
 
 @attrs.frozen(kw_only=True)
@@ -80,6 +103,8 @@ class PhaseSpec:
     at: datetime
     user: str
     agent: str
+    where: str = attrs.field(default="", eq=False)
+    """Its place in the file (``phases[3]``), for errors found after parsing."""
 
 
 @attrs.frozen(kw_only=True)
@@ -106,6 +131,19 @@ class World:
     """The token vault, the SaaS providers and their integrations (``scenarios.vault_world``)."""
     security: SecuritySettings | None = None
     """Threat detection, the agents' routine and the phase-8 attack (``scenarios.detection_world``)."""
+    rag: RagSettings | None = None
+    """The financial RAG agent's report index and question (``scenarios.rag_world``)."""
+    consent: ConsentSettings | None = None
+    """B2C consent and the employer's IT policy (``scenarios.consent_world``)."""
+    expectations: tuple[Expectation, ...] = ()
+    """What the finished run must show (``[[expectations]]``, checked by ``trustbench check``)."""
+    index: TomlIndex | None = attrs.field(default=None, eq=False, repr=False)
+    """Where each key of the file is (for errors found after parsing, e.g. by the runner)."""
+
+    def error(self, where: str, problem: str) -> WorldError:
+        """A ``WorldError`` at the line of ``where`` (e.g. ``phases[2].number``) in this world file."""
+        line = self.index.line_of(where) if self.index is not None else None
+        return world_error(source=self.source, line=line or 1, where=where, problem=problem)
 
     def person(self, person_id: str) -> Person:
         return next(p for p in self.people if p.id == person_id)
@@ -115,13 +153,19 @@ class World:
 
 
 class _Reader:
-    """Typed field access with one-line errors: ``FILE: people[0].email: expected a string``."""
+    """Typed field access with one-line errors: ``FILE:LINE: people[0].email: expected a string``.
 
-    def __init__(self, source: str) -> None:
+    The line is that of the field, else of its closest enclosing table that is in the file (a
+    missing key points at its table), else line 1 (a missing section).
+    """
+
+    def __init__(self, source: str, index: TomlIndex) -> None:
         self.source = source
+        self.index = index
 
-    def fail(self, where: str, problem: str) -> WorldError:
-        return WorldError(f"{self.source}: {where}: {problem}")
+    def fail(self, where: str, problem: str, *, line: int | None = None) -> WorldError:
+        return world_error(source=self.source, line=line or self.index.line_of(where) or 1, where=where,
+                           problem=problem)
 
     def table(self, data: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
         value = data.get(key)
@@ -179,11 +223,17 @@ class _Reader:
 def parse_world(text: str, *, source: str) -> World:
     import hashlib
 
-    read = _Reader(source)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise WorldError(f"{source}: invalid TOML: {error}") from None
+        raise world_error(source=source, line=toml_error_line(error, text), where="",
+                          problem=f"invalid TOML: {error}") from None
+    read = _Reader(source, index_toml(text))
+    unknown = unknown_field(data)
+    if unknown is not None:
+        where, known = unknown
+        kind = "section" if "." not in where and "[" not in where else "field"
+        raise read.fail(where, f"unknown {kind} (known here: {known})")
     scenario = read.table(data, "scenario")
     org = read.table(data, "organization")
     idp = read.table(data, "idp")
@@ -191,10 +241,15 @@ def parse_world(text: str, *, source: str) -> World:
     try:
         fga = parse_fga(data.get("fga"))
     except FgaSectionError as error:
-        raise read.fail(f"fga{error.where}", error.problem) from None
+        model_line = (read.index.string_line("fga.model", error.model_line)
+                      if error.model_line is not None else None)
+        raise read.fail(f"fga{error.where}", error.problem, line=model_line) from None
     try:
         mcp = parse_mcp(data.get("mcp"), base_dir=Path(source).parent)
     except McpSectionError as error:
+        if error.catalogue:
+            raise world_error(source=error.catalogue, line=error.line, where=error.where.lstrip("."),
+                              problem=f"{error.problem} (the [mcp] catalogue of {Path(source).name})") from None
         raise read.fail(f"mcp{error.where}", error.problem) from None
     people = tuple(
         Person(id=read.string(p, "id", f"people[{i}]"), name=read.string(p, "name", f"people[{i}]"),
@@ -231,6 +286,13 @@ def parse_world(text: str, *, source: str) -> World:
         raise read.fail(error.where, error.problem) from None
     pricing = parse_pricing(read, data, idp_names=(read.string(idp, "name", "idp"),
                                                    read.string(google, "name", "google")))
+    try:
+        rag = parse_rag(data.get("rag"), agent_ids=agent_ids)
+        consent = parse_consent(data.get("consent"), person_ids=person_ids, agent_ids=agent_ids,
+                                domain=read.string(org, "domain", "organization"))
+    except (RagSectionError, ConsentSectionError) as error:
+        section = "rag" if isinstance(error, RagSectionError) else "consent"
+        raise read.fail(f"{section}{error.where}", error.problem) from None
     epoch = read.instant(scenario, "epoch", "scenario")
     phases = []
     for i, p in enumerate(read.tables(data, "phases")):
@@ -246,7 +308,8 @@ def parse_world(text: str, *, source: str) -> World:
             raise read.fail(f"{where}.user", f"unknown person {user!r}")
         if agent not in agent_ids:
             raise read.fail(f"{where}.agent", f"unknown agent {agent!r}")
-        phases.append(PhaseSpec(number=number, name=read.string(p, "name", where), at=at, user=user, agent=agent))
+        phases.append(PhaseSpec(number=number, name=read.string(p, "name", where), at=at, user=user, agent=agent,
+                                where=where))
     return World(
         approvals=parse_approvals(data, read=read, person_ids=person_ids, agent_ids=agent_ids),
         source=source, sha256=hashlib.sha256(text.encode()).hexdigest(),
@@ -266,7 +329,10 @@ def parse_world(text: str, *, source: str) -> World:
         connected=parse_connected_systems(
             read, data, agent_integrations={a.id: a.integrations for a in agents},
             taken_names={read.string(idp, "name", "idp"), read.string(google, "name", "google"), *agent_ids}),
-        security=security,
+        security=security, rag=rag, consent=consent,
+        expectations=parse_expectations(data, read=read, person_ids=person_ids, agent_ids=agent_ids,
+                                        phase_numbers={p.number for p in phases}),
+        index=read.index,
     )
 
 
@@ -274,7 +340,7 @@ def load_world(path: Path) -> World:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise WorldError(f"{path}: no such world file") from None
+        raise WorldError(f"{path}: no such world file", source=str(path)) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise WorldError(f"{path}: cannot read: {type(error).__name__}") from None
+        raise WorldError(f"{path}: cannot read: {type(error).__name__}", source=str(path)) from None
     return parse_world(text, source=str(path))

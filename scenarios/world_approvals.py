@@ -181,11 +181,12 @@ def parse_approvals(data: Mapping[str, Any], *, read: Any, person_ids: set[str],
         if approver != USER_APPROVER and approver not in enrolled:
             raise read.fail(f"{where}.approver", f"{approver!r} is neither \"user\" nor a person listed in [[approvers]]")
         mode = DeliveryMode(read.choice(r, "delivery_mode", where, tuple(m.value for m in DeliveryMode)))
-        try:
-            rule = ApprovalRule(detail_type=detail_type, threshold=_amount(read, r, "above", where),
-                                currency=read.string(r, "currency", where), scopes=_strings(read, r, "scopes", where),
-                                token_lifetime=read.positive_int(r, "token_lifetime", where),
-                                request_expiry=read.positive_int(r, "request_expiry", where))
+        fields = {"threshold": _amount(read, r, "above", where), "currency": read.string(r, "currency", where),
+                  "scopes": _strings(read, r, "scopes", where),
+                  "token_lifetime": read.positive_int(r, "token_lifetime", where),
+                  "request_expiry": read.positive_int(r, "request_expiry", where)}
+        try:  # (the reader's own errors are ValueErrors too: read every field before this)
+            rule = ApprovalRule(detail_type=detail_type, **fields)
         except ValueError as error:
             raise read.fail(where, str(error)) from None
         rules.append(ApprovalRuleSpec(agent=agent, rule=rule, approver=approver, delivery_mode=mode,

@@ -20,8 +20,8 @@ import attrs
 
 from actors.runtime.actor import HttpActor
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
-from protocols.access_token import challenge
-from protocols.oauth.authorization_server import AuthorizationServer, require_any_scope
+from protocols.access_token import challenge, require_any_scope
+from protocols.oauth.authorization_server import AuthorizationServer
 from protocols.oauth.errors import InsufficientScope, InvalidRequest, InvalidToken, MethodNotAllowed, NotFound, OAuthError
 from protocols.oidc.provider import Outcome
 from protocols.oidc.userinfo import AccessTokenClaims, MissingBearerToken

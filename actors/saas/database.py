@@ -10,8 +10,9 @@ UNTIL``, used for JIT users). Failures answer ``401`` with SQLSTATE ``28P01``; a
 ``403`` with ``42501``.
 
 - ``POST /query`` ``{"op": "select"|"insert", "table": ..., "rows": [...], "limit": n}``;
-- ``/admin/...`` (the DBA account only): create / alter / drop users, grant / revoke privileges,
-  list users and grants, read the authentication and query logs.
+- ``/admin/...`` (the DBA account only): create / alter / drop users, grant / revoke privileges
+  (a grant may carry ``valid_until``: the privilege lapses by itself then — JIT elevation), list
+  users and their live grants, read the authentication and query logs.
 """
 
 from __future__ import annotations
@@ -82,9 +83,20 @@ class DbUser:
     previous: Verifier | None = None
     valid_until: int | None = None
     privileges: dict[str, set[str]] = attrs.field(factory=dict)
+    until: dict[tuple[str, str], int] = attrs.field(factory=dict)
+    """(table, op) → when a time-bound (JIT) privilege lapses; absent = permanent."""
 
-    def grants(self) -> list[dict[str, Any]]:
-        return [{"table": t, "privileges": sorted(p)} for t, p in sorted(self.privileges.items()) if p]
+    def holds(self, table: str, op: str, *, now: int) -> bool:
+        return op in self.privileges.get(table, set()) and self.until.get((table, op), now + 1) > now
+
+    def grants(self, *, now: int | None = None) -> list[dict[str, Any]]:
+        rows = []
+        for table, ops in sorted(self.privileges.items()):
+            live = sorted(op for op in ops if now is None or self.holds(table, op, now=now))
+            if live:
+                ends = [self.until[(table, op)] for op in live if (table, op) in self.until]
+                rows.append({"table": table, "privileges": live, **({"valid_until": min(ends)} if ends else {})})
+        return rows
 
 
 @attrs.frozen(kw_only=True)
@@ -174,7 +186,7 @@ class DatabaseActor(HttpActor):
         if table not in self.tables:
             raise UndefinedObject(f"relation {table!r} does not exist")
         now = self.runtime.clock.now()
-        if op not in user.privileges.get(table, set()):
+        if not user.holds(table, op, now=now):
             self.log_entries.append(DbLogEntry(time=now, user=user.name, event="query", status=403,
                                                detail=f"{op} {table} denied"))
             await self.audit("db.query_denied", agent=user.name, decision="deny",
@@ -205,7 +217,7 @@ class DatabaseActor(HttpActor):
         if parts == ["users"] and method == "GET":
             now = self.runtime.clock.now()
             return HttpResponse.json_body({"users": [
-                {"name": u.name, "grants": u.grants(), "valid_until": u.valid_until,
+                {"name": u.name, "grants": u.grants(now=now), "valid_until": u.valid_until,
                  "expired": u.valid_until is not None and now >= u.valid_until, "dual_password": u.previous is not None}
                 for u in sorted(self.users.values(), key=lambda u: u.name) if u.name != self.admin_user]})
         if parts == ["logs"] and method == "GET":
@@ -252,6 +264,25 @@ class DatabaseActor(HttpActor):
             await self.audit("db.old_password_discarded", agent=user.name, decision="allow",
                              reason="ALTER USER ... DISCARD OLD PASSWORD")
             return HttpResponse.json_body({"name": user.name, "dual_password": False})
+        if method == "POST" and action == "grant":  # GRANT ...; with valid_until a time-bound (JIT) grant
+            body = self._body(request)
+            until = body.get("valid_until")
+            if until is not None and (isinstance(until, bool) or not isinstance(until, int)):
+                raise BadStatement("valid_until must be epoch seconds")
+            granted = []
+            for table, ops in self._privileges(body.get("grants", [])).items():
+                for op in sorted(ops):
+                    permanent = op in user.privileges.get(table, set()) and (table, op) not in user.until
+                    if until is None:
+                        user.until.pop((table, op), None)
+                    elif not permanent:
+                        user.until[(table, op)] = until
+                    user.privileges.setdefault(table, set()).add(op)
+                    granted.append(f"{op} on {table}")
+            await self.audit("db.privileges_granted", agent=user.name, decision="grant", reason="GRANT",
+                             granted=granted, valid_until=until)
+            return HttpResponse.json_body({"name": user.name, "granted": granted,
+                                           "grants": user.grants(now=self.runtime.clock.now())})
         if method == "POST" and action == "revoke":
             body = self._body(request)
             revoked = []
@@ -259,9 +290,11 @@ class DatabaseActor(HttpActor):
                 held = user.privileges.get(table, set())
                 revoked += [f"{op} on {table}" for op in sorted(ops & held)]
                 user.privileges[table] = held - ops
+                for op in ops:
+                    user.until.pop((table, op), None)
             await self.audit("db.privileges_revoked", agent=user.name, decision="allow", reason="REVOKE",
                              revoked=revoked)
-            return HttpResponse.json_body({"name": user.name, "revoked": revoked, "grants": user.grants()})
+            return HttpResponse.json_body({"name": user.name, "revoked": revoked, "grants": user.grants(now=self.runtime.clock.now())})
         raise UndefinedObject(f"no endpoint {method} {request.path}")
 
     def _privileges(self, grants: Any) -> dict[str, set[str]]:

@@ -396,7 +396,8 @@ class Backchannel:
             body["authorization_details"] = to_json(breq.authorization_details)
         if push:
             body["auth_req_id"] = txn.auth_req_id
-        issued = {"jti": at_jti, "id_token_jti": id_jti, "kid": key.kid, "aud": audience, "scope": " ".join(scope),
+        issued = {"jti": at_jti, "kind": "approval_token", "id_token_jti": id_jti, "kid": key.kid, "aud": audience,
+                  "scope": " ".join(scope),
                   "expires_in": ciba.token_lifetime,
                   "authorization_details_sha256": details_hash(breq.authorization_details) if breq.authorization_details else None}
         return body, issued, (access_token, id_token)

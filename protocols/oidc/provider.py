@@ -22,13 +22,13 @@ and changes only inside ``handle``/``resume`` and the explicit admin methods.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
 
+from protocols.access_token import challenge
 from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.jose.jwks import JwkSet
@@ -39,13 +39,12 @@ from protocols.oauth.authorization_code import (
     AUTHORIZATION_CODE, AuthorizationRequest, CodeGrant, CodeLedger, CodeReuseDetected, NonRedirectableError,
     RedirectableError, TokenRequestParams, add_query, success_redirect,
 )
-from protocols.oauth.client_auth import (
-    AssertionReplayCache, AuthenticatedClient, ClientRegistration, authenticate_client,
-)
+from protocols.oauth.client_auth import AssertionReplayCache, AuthenticatedClient, ClientRegistration
 from protocols.oauth.errors import (
     AccessDenied, InvalidGrant, InvalidRequest, InvalidToken, LoginRequired, MethodNotAllowed, NotFound, OAuthError,
-    UnauthorizedClient, UnsupportedGrantType,
 )
+from protocols.oauth.outcome import Decision, Handled, Outcome, message_page, refused
+from protocols.oauth.token_endpoint import ClientAuthenticator, GrantHandler, serve_token_request
 from protocols.oauth.token_response import TokenResponse
 from protocols.oidc import federation
 from protocols.oidc.authentication import (
@@ -57,53 +56,16 @@ from protocols.oidc.discovery import (
     ProviderMetadata,
 )
 from protocols.oidc.id_token import SCOPE_CLAIMS, check_hook_claims, mint_id_token
-from protocols.token_exchange import token_request_form
 from protocols.oidc.userinfo import (
-    MissingBearerToken, bearer_challenge, extract_bearer_token, userinfo_claims, validate_access_token,
+    MissingBearerToken, extract_bearer_token, userinfo_claims, validate_access_token,
 )
 
 ClaimsHook = Callable[[UserAccount], Mapping[str, Any]]
 """Rules hook: extra claims (role, territory, ...) for a user, added to ID tokens and UserInfo."""
 
-GrantHandler = Callable[..., "Handled"]
-"""An extra token-endpoint grant: ``handler(client=AuthenticatedClient, form=Mapping[str, str], now=int)
--> Handled``, called after client authentication and the client's grant-type check; raising an
-``OAuthError`` refuses the request (rendered per RFC 6749 §5.2, event ``token.denied``)."""
-
 EndpointHandler = Callable[..., "Handled"]
 """An extra endpoint below the issuer: ``handler(request=HttpRequest, now=int) -> Handled`` (e.g. CIBA's
 ``/bc-authorize``); it must answer every bad input with an OAuth error response, never raise."""
-
-
-class Decision(enum.Enum):
-    ALLOW = "allow"
-    DENY = "deny"
-
-
-@attrs.frozen(kw_only=True)
-class Outcome:
-    """One auditable step: what happened, to whom, for which client, allowed or not and why.
-
-    ``details`` holds non-secret context (jti, scope, amr, revoked ids...). ``secrets`` lists every
-    secret value minted or received in the step (codes, tokens, cookies, PKCE verifiers) for the
-    actor's redaction registry; it is excluded from ``repr``.
-    """
-
-    event: str
-    decision: Decision
-    reason: str = ""
-    subject: str | None = None
-    client_id: str | None = None
-    details: Mapping[str, Any] = attrs.field(factory=dict)
-    secrets: tuple[str, ...] = attrs.field(default=(), repr=False)
-
-
-@attrs.frozen(kw_only=True)
-class Handled:
-    """The response to send and the outcome to log."""
-
-    response: HttpResponse
-    outcome: Outcome
 
 
 @attrs.frozen(kw_only=True)
@@ -146,10 +108,6 @@ class _IssuedToken:
     subject: str
     client_id: str
     expires_at: int
-
-
-def _page(text: str, *, status: int) -> HttpResponse:
-    return HttpResponse.html(f"<!doctype html><html><body><p>{text}</p></body></html>", status=status)
 
 
 @attrs.define
@@ -213,10 +171,12 @@ class OpenIdProvider:
     def authenticate_client(self, request: HttpRequest, form: Mapping[str, str], *, now: int) -> AuthenticatedClient:
         """Client authentication as at the token endpoint (RFC 6749 §2.3, RFC 7523 §3), sharing its
         assertion replay cache — for the other endpoints that need it (CIBA §7.1, RFC 7662 §2.1...)."""
-        return authenticate_client(
-            form=form, authorization=request.header("authorization"), lookup_client=self.clients.get,
-            issuer=self.issuer, token_endpoint=self.metadata.token_endpoint, replay_cache=self._replay, now=now,
-            accept_token_endpoint_audience=self.config.accept_token_endpoint_audience)
+        return self._client_authenticator()(request, form, now=now)
+
+    def _client_authenticator(self) -> ClientAuthenticator:
+        return ClientAuthenticator(issuer=self.issuer, token_endpoint=self.metadata.token_endpoint,
+                                   lookup=self.clients.get, replay_cache=self._replay,
+                                   accept_token_endpoint_audience=self.config.accept_token_endpoint_audience)
 
     def record_issued(self, *, jti: str, subject: str, client_id: str, expires_at: int) -> None:
         """Remember a token this provider minted, so ``revoke_subject`` can revoke it."""
@@ -289,28 +249,20 @@ class OpenIdProvider:
         if route is None and path in self.endpoints:
             methods, endpoint = self.endpoints[path]
             if request.method not in methods:
-                return self._refused(MethodNotAllowed(f"use {' or '.join(methods)}"), event="http.refused")
+                return refused(MethodNotAllowed(f"use {' or '.join(methods)}"), event="http.refused")
             return endpoint(request=request, now=now)
         if route is None and path.startswith(FEDERATE_PATH + "/"):
             route = (("GET",), "_federate")
         if route is None:
-            return self._refused(NotFound("no such endpoint"), event="http.refused")
+            return refused(NotFound("no such endpoint"), event="http.refused")
         methods, handler = route
         if request.method not in methods:
-            return self._refused(MethodNotAllowed(f"use {' or '.join(methods)}"), event="http.refused")
+            return refused(MethodNotAllowed(f"use {' or '.join(methods)}"), event="http.refused")
         return getattr(self, handler)(request, now)
 
     def resume(self, fetch: Fetch, response: HttpResponse, *, now: int) -> Handled | Fetch:
         """Continue a step that returned ``Fetch`` with the upstream's ``response``."""
         return federation.resume(self, fetch.continuation, response=response, now=now)
-
-    @staticmethod
-    def _refused(error: OAuthError, *, event: str, client_id: str | None = None, subject: str | None = None,
-                 details: Mapping[str, Any] | None = None) -> Handled:
-        return Handled(response=error.to_response(),
-                       outcome=Outcome(event=event, decision=Decision.DENY, reason=error.error,
-                                       client_id=client_id, subject=subject,
-                                       details={"description": error.description, **(details or {})}))
 
     # ------------------------------------------------------------------ discovery, JWKS
 
@@ -403,15 +355,15 @@ class OpenIdProvider:
         try:
             form = request.form()
         except MalformedBody:
-            return failed("malformed_request", _page("The sign-in form could not be read.", status=400))
+            return failed("malformed_request", message_page("The sign-in form could not be read.", status=400))
         txn_id = form.get("txn", "")
         txn = self._transactions.get(txn_id)
         if txn is None:
-            return failed("unknown_transaction", _page("This sign-in has expired. Start again.", status=400))
+            return failed("unknown_transaction", message_page("This sign-in has expired. Start again.", status=400))
         client = self.clients.get(txn.request.client_id)
         if client is None:
             del self._transactions[txn_id]
-            return failed("unknown_client", _page("The application is no longer registered.", status=400))
+            return failed("unknown_client", message_page("The application is no longer registered.", status=400))
         attempt = LoginAttempt.from_form(form)
         if attempt is None:
             return failed("incomplete_form", self._login_page(txn_id, client, error="Enter your username and password.",
@@ -484,35 +436,19 @@ class OpenIdProvider:
     # ------------------------------------------------------------------ token endpoint
 
     def _token(self, request: HttpRequest, now: int) -> Handled:
-        client_id: str | None = None
-        try:
-            try:
-                form = token_request_form(request)  # RFC 8693 §2.1: audience/resource may repeat
-            except MalformedBody as exc:
-                raise InvalidRequest(str(exc)) from None
-            client = authenticate_client(
-                form=form, authorization=request.header("authorization"), lookup_client=self.clients.get,
-                issuer=self.issuer, token_endpoint=self.metadata.token_endpoint, replay_cache=self._replay, now=now,
-                accept_token_endpoint_audience=self.config.accept_token_endpoint_audience)
-            client_id = client.client_id
-            grant_type = form.get("grant_type")
-            if not grant_type:
-                raise InvalidRequest("grant_type is required")
-            handler = self._authorization_code_grant if grant_type == AUTHORIZATION_CODE \
-                else self.grant_handlers.get(grant_type)
-            if handler is None:
-                raise UnsupportedGrantType("grant_type is not supported here")
-            if grant_type not in client.registration.grant_types:
-                raise UnauthorizedClient("client may not use this grant type")
-            return handler(client=client, form=form, now=now)
-        except CodeReuseDetected as exc:
-            for jti in exc.reuse.revoked:
-                issued = self._issued.get(jti)
-                self._revoked[jti] = issued.expires_at if issued else now + self.config.id_token_lifetime
-            return self._refused(exc, event="code.reused", client_id=client_id, subject=exc.reuse.grant.subject,
-                                 details={"revoked": list(exc.reuse.revoked)})
-        except OAuthError as exc:
-            return self._refused(exc, event="token.denied", client_id=client_id)
+        """RFC 6749 §3.2 (``protocols.oauth.token_endpoint``); RFC 8693 §2.1: audience/resource may repeat."""
+        def refuse(error: OAuthError, client_id: str | None) -> Handled:
+            if isinstance(error, CodeReuseDetected):
+                for jti in error.reuse.revoked:
+                    issued = self._issued.get(jti)
+                    self._revoked[jti] = issued.expires_at if issued else now + self.config.id_token_lifetime
+                return refused(error, event="code.reused", client_id=client_id, subject=error.reuse.grant.subject,
+                               details={"revoked": list(error.reuse.revoked)})
+            return refused(error, event="token.denied", client_id=client_id)
+
+        grants = {**self.grant_handlers, AUTHORIZATION_CODE: self._authorization_code_grant}
+        return serve_token_request(request, now=now, authenticate=self._client_authenticator(), grants=grants,
+                                   refuse=refuse, repeatable=True)
 
     def _authorization_code_grant(self, *, client: AuthenticatedClient, form: Mapping[str, str], now: int) -> Handled:
         """RFC 6749 §4.1.3 with RFC 7636 §4.6; reuse is handled by the caller (``CodeReuseDetected``)."""
@@ -567,10 +503,10 @@ class OpenIdProvider:
                 raise InvalidToken("the end user no longer exists")
             body = userinfo_claims(claims, released=self.released_claims(account, claims.scope))
         except MissingBearerToken:
-            return Handled(response=bearer_challenge(realm=realm), outcome=Outcome(
+            return Handled(response=challenge(realm=realm), outcome=Outcome(
                 event="userinfo.denied", decision=Decision.DENY, reason="missing_token"))
         except OAuthError as exc:
-            return Handled(response=bearer_challenge(realm=realm, error=exc), outcome=Outcome(
+            return Handled(response=challenge(realm=realm, error=exc), outcome=Outcome(
                 event="userinfo.denied", decision=Decision.DENY, reason=exc.error,
                 details={"description": exc.description}))
         return Handled(response=HttpResponse.json_body(body, no_store=True), outcome=Outcome(

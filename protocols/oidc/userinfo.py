@@ -33,19 +33,6 @@ class MissingBearerToken(Exception):
     """The request carries no bearer credentials (RFC 6750 §3.1: challenge without ``error``)."""
 
 
-def bearer_challenge(*, realm: str, error: OAuthError | None = None) -> HttpResponse:
-    """A ``WWW-Authenticate: Bearer`` challenge response (RFC 6750 §3)."""
-    if error is None:
-        return HttpResponse(status=401, headers={"www-authenticate": f'Bearer realm="{realm}"',
-                                                 "cache-control": "no-store"})
-    challenge = f'Bearer realm="{realm}", error="{error.error}"'
-    if error.description:
-        challenge += f', error_description="{error.description}"'
-    base = error.to_response()
-    return HttpResponse(status=base.status, body=base.body,
-                        headers=base.headers + (("www-authenticate", challenge),))
-
-
 def extract_bearer_token(request: HttpRequest) -> str:
     """The bearer token from the ``Authorization`` header; other placements are refused."""
     try:

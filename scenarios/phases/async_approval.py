@@ -7,7 +7,9 @@ customer, amount, products, recipients, actions), identifying her with the ID to
 her (``id_token_hint``). Her phone shows the request; she approves a few minutes later with her
 device key. Meanwhile the agent is not blocked: it drafts the proposal document section by section
 (its events interleave with the wait in the audit timeline). It then receives a short-lived token
-carrying exactly the approved scopes and details, addressed to the action gateway.
+carrying exactly the approved scopes and details, addressed to the action gateway. If she denies
+or never answers, the phase fails and the agent tells her in one sentence what was not done and why
+(``agent.reported``); it gets no token.
 """
 
 from __future__ import annotations
@@ -83,6 +85,24 @@ def timeline(cast: SalesCast, *, since: str) -> str:
     return " → ".join(lines)
 
 
+async def refusal_report(cast: SalesCast, *, action: ProposedAction, approver: Person, outcome: ApprovalOutcome,
+                         rule: ApprovalRuleSpec) -> str:
+    """Tell the user, in one sentence, that the action was not done and why (audited ``agent.reported``)."""
+    assert cast.approvals is not None
+    shown = summarise(action.detail)
+    why = {"denied": f"{approver.name} refused it",
+           "expired": f"{approver.name} did not answer within {rule.rule.request_expiry // 60} minutes",
+           }.get(outcome.status, f"the approval could not be obtained ({outcome.reason})")
+    reference = action.detail.identifier or action.id
+    report = (f"{shown['request']} {reference} ({action.detail.party}, {shown['amount']}) was not carried out: {why}. "
+              f"None of its actions ({shown['actions']}) was performed.")
+    user = cast.world.person(action.user)
+    agent = cast.agents[action.agent]
+    await agent.audit("agent.reported", agent=agent.name, subject=cast.approvals.subjects[user.id], decision="deny",
+                      reason=report, to=user.email, reference=reference, answer=outcome.status)
+    return report
+
+
 def failed(phase: PhaseSpec, why: str, **facts: object) -> PhaseResult:
     return PhaseResult(number=phase.number, name=phase.name, ok=False, outcome=why, facts=dict(facts))
 
@@ -129,6 +149,8 @@ async def phase_5_async_approval(cast: SalesCast, phase: PhaseSpec) -> PhaseResu
         "timeline": timeline(cast, since=started),
     })
     if not outcome.approved:
+        report = await refusal_report(cast, action=action, approver=approver, outcome=outcome, rule=rule)
+        facts["agent's report"] = report
         return failed(phase, f"{approver.name} did not approve ({outcome.status}): {outcome.reason}; "
                              f"the proposal is not sent.", **facts)
     exact_scope = outcome.scope == rule.rule.scopes

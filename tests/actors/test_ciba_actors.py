@@ -6,6 +6,7 @@ requests and a failing ping endpoint each end with the right error and nothing l
 """
 
 import json
+from datetime import datetime
 
 import attrs
 import pytest
@@ -64,6 +65,7 @@ async def test_each_delivery_mode_end_to_end(transport, mode, autojump_clock):
         assert approved_entry.details["approver"] == "Sarah Johnson" and approved_entry.time == "2025-01-06T08:04:00.001Z"
         assert approved_entry.details["authorization_details"] == [approved.to_json()]
         assert approved_entry.details["device"] == "authenticator-sarah"
+        assert approved_entry.details["device_kid"] == cast.approvals.apps["sarah"].device_key.kid   # her device key
         issued = cast.audit("token.issued") if mode != "push" else []
         token = issued[0].details if issued else approved_entry.details["token"]
         assert token["scope"] == " ".join(SCOPES) and token["jti"] == claims["jti"] and token["expires_in"] == 300
@@ -128,6 +130,28 @@ async def test_raw_client_slow_down_and_replay(transport, autojump_clock):
         assert status == 200 and body["authorization_details"] == [detail.to_json()]
         status, body = await poll()
         assert (status, body["error"]) == (400, "invalid_grant")            # replayed after success
+        (replayed,) = [e for e in cast.audit("token.denied") if e.reason == "invalid_grant"]
+        assert "already used" in replayed.details["description"]
+        assert len(cast.audit("token.issued")) == 1                          # nothing issued twice
+        outcome = await ask(cast, "approve-me")                               # no stuck state: a new request works
+        assert outcome.approved and len(cast.audit("token.issued")) == 2
+
+
+@TRANSPORTS
+async def test_the_requester_honours_slow_down(transport, autojump_clock, monkeypatch):
+    """A requester that polls faster than the IdP asks (25 s instead of 30 s) is told slow_down and
+    adds 5 s to its interval for that and every later poll (CIBA §11); it still gets its token."""
+    real = Acknowledgement.from_response
+    monkeypatch.setattr("actors.approval_client.Acknowledgement.from_response",
+                        lambda response: attrs.evolve(real(response), interval=25))
+    async with mini_cast(transport, make_world("poll")) as cast:
+        outcome = await ask(cast, "approve-me")
+        assert outcome.approved and outcome.slow_downs >= 2 and outcome.polls == outcome.slow_downs + 2
+        polls = [e for e in cast.audit() if e.event in ("ciba.pending", "ciba.slowed_down", "token.issued")]
+        times = [datetime.fromisoformat(e.time).timestamp() for e in polls]
+        gaps = [round(b - a) for a, b in zip(times, times[1:])]
+        assert gaps == [25 + 5 * i for i in range(len(gaps))]                 # 25, 30, 35...: +5 s per slow_down
+        assert [e.event for e in polls] == ["ciba.pending", *["ciba.slowed_down"] * outcome.slow_downs, "token.issued"]
 
 
 HOSTILE = [
@@ -187,3 +211,8 @@ async def test_ping_to_a_failing_endpoint_is_recovered_by_polling(transport, aut
         assert failed.reason == "answered HTTP 503" and "still poll" in failed.details["recovery"]
         assert outcome.waited == 300                                          # the next safety-net poll, 60 s later
         assert cast.approvals.backchannel.next_deadline() is None
+        # no stuck state: once the endpoint is repaired the next request is pinged and answered
+        bc.clients[AGENT] = attrs.evolve(bc.clients[AGENT], notification_endpoint=cast.requester.notification_endpoint)
+        again = await ask(cast, "approve-me")
+        assert again.approved and again.notifications == 1 and again.waited == 240
+        assert len(cast.audit("ciba.pinged")) == 1 and len(cast.audit("ciba.ping_failed")) == 1

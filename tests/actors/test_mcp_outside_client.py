@@ -19,6 +19,7 @@ from actors.runtime.logging import configure_logging
 from actors.runtime.network import Network, Transport
 from actors.runtime.secrets import SecretRegistry
 from scenarios.library import SCENARIOS
+from scenarios.phases.multi_system_execution import connect_accounts
 from scenarios.sales_agent import start_cast
 from scenarios.world import load_world
 
@@ -40,6 +41,8 @@ async def test_the_official_sdk_client_in_another_process():
             agent = cast.agents["sales-agent-prod-001"]
             assert (await cast.browsers["sarah"].ask(Navigate(url=agent.url(LOGIN_PATH)))).status == 200
             (delegation,) = agent.delegations.values()
+            # the CRM server reads the CRM with Sarah's token from the vault: her account is linked first
+            assert await connect_accounts(cast, user="sarah", agent=agent.name, providers=["crm"]) == {"crm": "active"}
             crm = cast.mcp_servers["mcp-crm"]
             token = await McpAgentClient(agent=agent).token_for(delegation, resource=crm.resource,
                                                                 scope=("mcp:crm:read",))

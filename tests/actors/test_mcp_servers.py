@@ -1,13 +1,19 @@
 """The MCP servers as OAuth resource servers, on the network, over both transports: RFC 9728 metadata,
 challenges, hostile tokens and bodies (never a 500), FGA on the token's user, no token passthrough,
-JWKS re-read after key rotation, filtered lists, and an audit entry with its reason for each decision."""
+JWKS re-read after key rotation, filtered lists, and an audit entry with its reason for each decision;
+the CRM server reads the live CRM with the user's token from the token vault."""
 
+import json
+
+import attrs
 import pytest
 import trio
 
 from actors.agent import LOGIN_PATH
 from actors.browser import Navigate
 from actors.mcp_client import McpAgentClient, discover
+from actors.mcp_crm_source import CrmUnavailable
+from actors.saas.crm import CrmActor
 from actors.runtime.network import Transport
 from protocols.access_token import access_token_claims, mint_access_token
 from protocols.http import HttpRequest
@@ -15,18 +21,23 @@ from protocols.mcp_authorization import FORBIDDEN, INVALID_PARAMS, PARSE_ERROR
 from protocols.protected_resource import parse_challenge
 from protocols.token_exchange import ActClaim
 from scenarios.library import SCENARIOS
+from scenarios.phases.multi_system_execution import connect_accounts
 from scenarios.sales_agent import start_cast
 from scenarios.world import load_world
 from tests.actors.runtime.helpers import running_runtime
 
 WORLD = load_world(SCENARIOS["sales-agent"].world_file)
 ACCEPT = "application/json, text/event-stream"
+AGENT = "sales-agent-prod-001"
 
 
 @pytest.fixture(params=list(Transport), ids=lambda t: t.value)
 async def cast(request, autojump_clock):
     async with running_runtime(request.param) as (runtime, nursery, _log):
-        yield await start_cast(world=WORLD, runtime=runtime, nursery=nursery)
+        cast = await start_cast(world=WORLD, runtime=runtime, nursery=nursery)
+        # Sarah links her Salesforce account to the vault: the CRM server reads the CRM with her token.
+        assert await connect_accounts(cast, user="sarah", agent=AGENT, providers=["crm"]) == {"crm": "active"}
+        yield cast
 
 
 def mint(cast, *, server="mcp-crm", subject=None, scope=None, lifetime=300, key=None, audience=None):
@@ -120,6 +131,32 @@ async def test_decisions_are_audited_and_lists_filtered(cast, autojump_clock):
     await _metadata_and_challenge_point_at_each_other(cast)
     await _every_decision_is_audited_with_user_agent_and_reason(cast)
     await _lists_show_only_what_the_user_may_read(cast)
+    await _crm_data_is_the_crms_own_read_with_a_vault_token(cast)
+
+
+async def _crm_data_is_the_crms_own_read_with_a_vault_token(cast):
+    server, crm = cast.mcp_servers["mcp-crm"], cast.vault.of_kind(CrmActor)
+    sarah = next(s for s, u in server.directory.items() if u == "user:sarah")
+    julie = next(c for c in crm.contacts.values() if c.name == "Julie Martinez")
+    crm.contacts[julie.id] = attrs.evolve(julie, title="Chief Technology Officer")  # the CRM's state changes
+    calls = len(crm.api_log)
+    response = await send(cast, rpc(server.resource, read("crm://contacts/acme-corp"), mint(cast)))
+    data = json.loads(response.json()["result"]["contents"][0]["text"])
+    assert data["account"]["name"] == "Acme Corp" and data["account"]["territory"] == "EMEA"
+    assert {"name": "Julie Martinez", "title": "Chief Technology Officer"}.items() <= data["contacts"][0].items()
+    # the CRM served it to Sarah's own CRM user through the vault's client, not to a service account
+    made = crm.api_log[calls:]
+    assert [c.path for c in made] == ["/crm/v1/accounts/acme-corp", "/crm/v1/accounts/acme-corp/contacts"]
+    assert {(c.client_id, c.service_account, c.scope) for c in made} == {("token-vault", False, "crm.read")}
+    assert crm.users[made[0].subject].email == "sarah.johnson@acmecorp.example"
+    # the vault served the CRM server Sarah's token, in exchange for the MCP token the agent sent
+    (served, *_) = [e for e in audits(cast, "vault.token_served") if e.agent == "mcp-crm"]
+    assert (served.subject, served.details["connection"], served.details["scope"]) == (sarah, "salesforce", "crm.read")
+    assert served.details["delegated_to"] == AGENT and served.details["parent_jti"].startswith("t-")
+    # the vault refuses a token minted for another MCP server as subject: no passthrough there either
+    with pytest.raises(CrmUnavailable, match="invalid_request"):
+        await server.crm.token(subject="someone-else", subject_token=mint(cast, server="mcp-docs"))
+    assert audits(cast, "vault.refused")[-1].agent == "mcp-crm"
 
 
 async def _every_decision_is_audited_with_user_agent_and_reason(cast):

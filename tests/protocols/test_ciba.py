@@ -5,7 +5,7 @@ import pytest
 
 from protocols.ciba import (
     MAX_PENDING_PER_USER, TOMBSTONE_SECONDS, Acknowledgement, Approval, BackchannelRequest, CibaClient, CibaLedger,
-    CibaState, DeliveryMode, NotificationRejected, ping_request, read_notification, token_endpoint_error,
+    CibaState, DeliveryMode, NotificationRejected, delivered, ping_request, read_notification, token_endpoint_error,
     validate_binding_message,
 )
 from protocols.entropy import SeededEntropy
@@ -153,3 +153,8 @@ def test_notifications_need_our_bearer_token_and_our_request():
         read_notification(ping, expected_token=TOKEN + "x", auth_req_id="req-1")
     with pytest.raises(NotificationRejected, match="another request"):
         read_notification(ping, expected_token=TOKEN, auth_req_id="req-2")
+
+
+@pytest.mark.parametrize("status, ok", [(204, True), (200, True), (302, False), (401, False), (503, False), (None, False)])
+def test_a_notification_is_delivered_only_on_2xx_without_redirect(status, ok):
+    assert delivered(status) is ok                                          # §10.2: redirects are not followed

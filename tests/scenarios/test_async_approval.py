@@ -3,9 +3,11 @@ approval phases against a small cast: denial and silence are reported as refusal
 
 import json
 
+import attrs
 import pytest
 
 from actors.runtime.network import Transport
+from protocols import rar
 from scenarios.phases.async_approval import phase_5_async_approval
 from scenarios.phases.procurement import phase_purchase
 from scenarios.world import WorldError, load_world, parse_world
@@ -75,6 +77,16 @@ def test_the_agent_keeps_working_while_it_waits(channel_run):
     assert events[:answered].count("ciba.pending") >= 5
     timeline = phase_5(channel_run).facts["timeline"]
     assert timeline.index("agent.draft_progressed") < timeline.index("ciba.approved")
+    # ... and the rendered report shows it: the phase's timeline fact and its audit-trail narrative
+    report = json.loads((channel_run.out_dir / "report.json").read_text())
+    (section,) = [p for p in report["phases"] if p["number"] == 5]
+    shown = section["facts"]["timeline"]
+    assert shown == timeline
+    steps = shown.split(" → ")
+    drafted = [i for i, step in enumerate(steps) if step.endswith("agent.draft_progressed")]
+    assert drafted[0] < steps.index(next(s for s in steps if s.endswith("ciba.approved"))) < drafted[-1]
+    markdown = (channel_run.out_dir / "report.md").read_text()
+    assert "while the approval is pending" in markdown
 
 
 BAD_WORLDS = [
@@ -119,6 +131,27 @@ async def test_phase_5_reports_a_clear_refusal_when_denied(transport, autojump_c
         silent = await phase_5_async_approval(cast, spec(cast, 2))
         assert not silent.ok and "(expired)" in silent.outcome
         assert cast.gate.executed == [] and "token scope" not in denied.facts
+        assert cast.audit("action.executed") == [] and cast.audit("agent.approval_granted") == []
+        # the agent tells Sarah, in one sentence each, what was not done and why
+        reports = cast.audit("agent.reported")
+        assert [(r.details["answer"], r.details["to"], r.decision) for r in reports] == \
+            [("denied", "sarah.johnson@acmecorp.example", "deny"), ("expired", "sarah.johnson@acmecorp.example", "deny")]
+        assert reports[0].reason == denied.facts["agent's report"] == (
+            "Sales proposal deny-me (Acme Corp, 450 000.00 EUR) was not carried out: Sarah Johnson refused it. "
+            "None of its actions (send by e-mail, save to Drive, update the CRM) was performed.")
+        assert "Sarah Johnson did not answer within 15 minutes" in reports[1].reason
+
+
+async def test_phase_5_asks_nobody_below_the_threshold(autojump_clock):
+    """The rule comes from the world file: 100 000.00 EUR exactly is within it, no CIBA request is made."""
+    world = make_world("poll", actions=("small",))
+    small = world.approvals.actions[0]
+    world = attrs.evolve(world, approvals=attrs.evolve(world.approvals, actions=(attrs.evolve(
+        small, detail=rar.parse_detail({**small.detail.to_json(), "amount": "100000.00"})),)))
+    async with mini_cast(Transport.CHANNEL, world) as cast:
+        result = await phase_5_async_approval(cast, spec(cast, 1))
+        assert result.ok and result.outcome == "No approval needed: 100 000.00 EUR is within the 100 000.00 EUR threshold."
+        assert cast.audit("ciba.requested") == [] and cast.approvals.apps["sarah"].shown == []
 
 
 PURCHASE = """

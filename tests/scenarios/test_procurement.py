@@ -12,15 +12,19 @@ from scenarios.runner import RunOptions, run_scenario
 from scenarios.world import load_world
 
 
-def run(tmp, transport):
-    scenario = SCENARIOS["procurement"]
-    return run_scenario(RunOptions(scenario=scenario, world=load_world(scenario.world_file), transport=transport,
-                                   seed=1, out_dir=tmp))
+def run(tmp, transport, world):
+    return run_scenario(RunOptions(scenario=SCENARIOS["procurement"], world=world, transport=transport, seed=1,
+                                   out_dir=tmp))
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    return {t: run(tmp_path_factory.mktemp(f"procurement-{t.value}"), t) for t in Transport}
+def world():
+    return load_world(SCENARIOS["procurement"].world_file)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, world):
+    return {t: run(tmp_path_factory.mktemp(f"procurement-{t.value}"), t, world) for t in Transport}
 
 
 def entries(result):
@@ -53,6 +57,28 @@ def test_approved_refused_unanswered(runs, transport):
     assert denied["details"]["approver"] == "Maria Garcia" and denied["details"]["answer"] == "Not in this quarter's budget"
     assert [e["event"] for e in lines if e["event"] in ("ciba.pinged", "ciba.expired")] == \
         ["ciba.pinged", "ciba.pinged", "ciba.expired", "ciba.pinged"]      # the OP pings the expiry too
+
+
+@pytest.mark.parametrize("transport", list(Transport), ids=lambda t: t.value)
+def test_the_audit_log_names_approver_time_details_and_the_token_used(runs, transport):
+    lines = entries(runs[transport])
+    (approved,) = [e for e in lines if e["event"] == "ciba.approved"]
+    assert approved["details"]["approver"] == "Maria Garcia" and approved["details"]["device"] == "authenticator-maria"
+    assert approved["time"] == "2025-02-03T09:10:00.001Z"                    # phase 1 at 09:00, her delay 600 s
+    (detail,) = approved["details"]["authorization_details"]
+    assert (detail["vendor"], detail["amount"], detail["identifier"]) == ("Contoso Software GmbH", "5000.00", "PO-2025-0041")
+    (issued,) = [e for e in lines if e["event"] == "token.issued" and e["details"].get("kind") == "approval_token"]
+    assert issued["details"]["scope"] == "purchase:order" and issued["details"]["authorization_details"] == [detail]
+    (executed,) = [e for e in lines if e["event"] == "action.executed"]
+    assert executed["details"]["jti"] == issued["details"]["jti"] and executed["subject"] == approved["subject"]
+    (report,) = [e for e in lines if e["event"] == "agent.reported" and e["details"]["answer"] == "expired"]
+    assert report["reason"] == ("Your purchase PO-2025-0043 (2 400.00 EUR, Litware Diagrams) was not placed: "
+                                "Maria Garcia did not answer within 60 minutes. Nothing was ordered.")
+
+
+def test_same_seed_same_audit_log(runs, world, tmp_path):
+    again = run(tmp_path, Transport.CHANNEL, world)
+    assert (again.out_dir / "audit.jsonl").read_bytes() == (runs[Transport.CHANNEL].out_dir / "audit.jsonl").read_bytes()
 
 
 def test_both_transports_make_the_same_decisions(runs):

@@ -9,9 +9,8 @@ import pytest
 from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest
 from protocols.jose.keys import Algorithm, KeyRing, SigningKey
-from protocols.oauth.authorization_server import (
-    ApiResource, AuthorizationServer, OAuthClient, ServerConfig, require_any_scope,
-)
+from protocols.access_token import require_any_scope
+from protocols.oauth.authorization_server import ApiResource, AuthorizationServer, OAuthClient, ServerConfig
 from protocols.oauth.client_auth import ClientAuthMethod, ClientRegistration, basic_authorization, hash_client_secret
 from protocols.oauth.consent import ALLOW, DENY, is_consent_page, parse_consent_page
 from protocols.oauth.errors import InsufficientScope, InvalidToken

@@ -104,6 +104,14 @@ def test_poll_flow_pending_slow_down_approval_token_and_single_use():
     prompt, mail = world.prompt()
     assert prompt.binding_message == "ACME-Q1 450k" and prompt.summary[0]["amount"] == "450 000.00 EUR"
     assert mail["to"] == "sarah@acme.test" and "450 000.00 EUR" in mail["subject"] and "Acme Corp" in mail["body"]
+    # both channels show customer, amount, products, recipients and actions (RFC 9396 §3.1)
+    shown = prompt.summary[0]
+    assert (shown["customer"], shown["products"], shown["recipients"]) == \
+        ("Acme Corp", "AI training", "julie.martinez@acme-corp.example")
+    assert shown["actions"] == "send by e-mail, save to Drive, update the CRM"
+    for label in ("customer", "amount", "products", "recipients", "actions"):
+        assert f"{label.capitalize()}: {shown[label]}" in mail["body"].splitlines()
+    assert "Code shown on both screens: ACME-Q1 450k" in mail["body"]
     assert ack.auth_req_id not in json.dumps(prompt.to_json()) + json.dumps(mail)   # the device never sees it
 
     assert error_of(world.poll(ack.auth_req_id, NOW + 30)) == (400, "authorization_pending")
@@ -120,6 +128,8 @@ def test_poll_flow_pending_slow_down_approval_token_and_single_use():
 
     issued = world.poll(ack.auth_req_id, NOW + 150)
     assert issued.response.status == 200 and issued.outcome.event == "token.issued"
+    assert issued.outcome.details["kind"] == "approval_token" and issued.outcome.details["scope"] == " ".join(SCOPES)
+    assert issued.outcome.details["authorization_details"] == DETAILS and issued.outcome.details["aud"] == GATE
     body = issued.response.json()
     assert body["scope"] == " ".join(SCOPES) and body["authorization_details"] == DETAILS and body["expires_in"] == 300
     assert issued.response.header("cache-control") == "no-store"
