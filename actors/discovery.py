@@ -10,17 +10,16 @@ runs a scan now (security operators only, bearer token issued by this service).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
 
 import attrs
 
+from actors.operator_access import OperatorTokens
 from actors.registry_client import RegistryClient
 from actors.runtime.actor import HttpActor
 from actors.service_client import ClientCredentialsClient
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
-from protocols.oauth.errors import InvalidToken, OAuthError, TemporarilyUnavailable
+from protocols.oauth.errors import OAuthError, TemporarilyUnavailable
 from protocols.scim import ScimError
 from protocols.shadow_ai import Finding, KnownAgent, LogFormatError, find_shadow_agents, parse_logs
 
@@ -42,24 +41,19 @@ class DiscoveryActor(HttpActor):
     registry: RegistryClient | None = None
     window: int = DEFAULT_WINDOW
     findings: dict[str, Finding] = attrs.field(factory=dict)
-    _operators: set[bytes] = attrs.field(factory=set, init=False, repr=False)
+    _operators: OperatorTokens = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
+        self._operators = OperatorTokens(runtime=self.runtime, owner=self.name, prefix="dsc_")
         self.route("POST", "/scans", self.scan_endpoint)
         self.route("GET", "/findings", self.findings_endpoint)
 
     def issue_operator_token(self) -> str:
-        token = "dsc_" + self.runtime.entropy_for(self.name).child(f"operator-{len(self._operators)}").token(24)
-        self.runtime.secrets.add(token)
-        self._operators.add(hashlib.sha256(token.encode()).digest())
-        return token
+        return self._operators.issue()
 
     def _authenticate(self, request: HttpRequest) -> None:
-        scheme, _, token = (request.header("authorization") or "").partition(" ")
-        digest = hashlib.sha256(token.strip().encode()).digest()
-        if scheme.lower() != "bearer" or not any(hmac.compare_digest(digest, known) for known in self._operators):
-            raise InvalidToken("a discovery operator token is required")
+        self._operators.check(request, what="a discovery")
 
     async def scan_endpoint(self, request: HttpRequest) -> HttpResponse:
         self._authenticate(request)

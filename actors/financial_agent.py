@@ -22,21 +22,24 @@ from protocols.http import HttpRequest, MalformedBody
 from protocols.retrieval import sentences
 
 if TYPE_CHECKING:
-    from actors.agent import AgentActor, Delegation
+    from actors.agent import Delegation
 
 INSTRUCTION = ("Answer the user's question from the report excerpts below only. Quote figures exactly and "
                "name the report each comes from. If the excerpts do not answer it, say so.")
 _FIGURE = re.compile(r"\d")
 
 
-async def retrieve(agent: AgentActor, delegation: Delegation, *, url: str, question: str, k: int) -> AgentContext:
-    """Steps 1–2 of the module docstring; raises ``McpUnavailable`` when the service cannot be used."""
+async def retrieve(client: McpAgentClient, delegation: Delegation, *, url: str, question: str,
+                   k: int) -> AgentContext:
+    """Steps 1–2 of the module docstring, with the agent's one token client (its entropy stream
+    must not restart: assertion ``jti`` values are single-use); raises ``McpUnavailable`` when the
+    service cannot be used."""
+    agent = client.agent
     network = agent.runtime.network
     found = await discover(network, url)
     if agent.idp_issuer not in found.metadata.authorization_servers:
         raise McpUnavailable(f"{url} does not trust our identity provider")
-    token = await McpAgentClient(agent=agent).token_for(delegation, resource=found.metadata.resource,
-                                                        scope=found.scope)
+    token = await client.token_for(delegation, resource=found.metadata.resource, scope=found.scope)
     response = await network.send(HttpRequest.json_post(url=url, payload={"query": question, "k": k},
                                                         headers={"authorization": f"Bearer {token}"}))
     try:

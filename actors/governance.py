@@ -332,10 +332,9 @@ class GovernanceActor(ScheduledActor):
             except ConnectorError as error:
                 failed.append(f"{connector.system}: {error}")
         assert self.registry is not None
-        if not remaining and not failed:
-            await self.registry.replace(agent_id, dependencies=[])
-            if agent["lifecycleState"] != "decommissioned":
-                await self.registry.replace(agent_id, lifecycleState="decommissioned")
+        if not remaining and not failed and agent["lifecycleState"] != "decommissioned":
+            # one change: no dependency left and retired (a decommissioned record is read-only)
+            await self.registry.replace(agent_id, dependencies=[], lifecycleState="decommissioned")
         await self.audit("governance.deprovisioned", agent=agent_id, decision="allow" if not remaining else "deny",
                          reason=f"{len(removed)} grant(s) removed, {len(remaining)} remaining",
                          removed=removed, remaining=remaining, failures=failed)

@@ -92,7 +92,8 @@ class OAuthApp(HttpActor):
         self.runtime.secrets.add(state, pair.verifier)
         self._pending[state] = _Pending(person=person, verifier=pair.verifier, scope=scope)
         await self.audit("agent.access_requested", agent=self.client_id, decision="allow", person=person,
-                         reason=f"asks {self.issuer} for {' '.join(scope)}", scope=" ".join(scope))
+                         reason=f"asks the person for {' '.join(scope)}", requested_scope=" ".join(scope),
+                         issuer=self.issuer)
         assert metadata.authorization_endpoint is not None
         return HttpResponse.redirect(add_query(metadata.authorization_endpoint, {
             "response_type": "code", "client_id": self.client_id, "redirect_uri": self.redirect_uri,

@@ -31,7 +31,7 @@ from protocols.http import HttpRequest, HttpResponse
 from protocols.oauth.client_auth import AssertionReplayCache, ClientRegistration, authenticate_client
 from protocols.oauth.errors import AccessDenied, InvalidRequest, NotFound, TemporarilyUnavailable
 from protocols.privileged_credentials import (
-    CredentialKind, JitGrant, PolicyError, PrivilegedCredential, RotationPolicy, generate_secret, jit_grant, lease,
+    CredentialKind, PolicyError, PrivilegedCredential, RotationPolicy, generate_secret, jit_grant, lease,
     next_event, retire, retirements_due, rotate, rotation_due, secret_forms, vault_credential,
 )
 from protocols.vault import KekRing, record_aad, seal, unseal
@@ -76,9 +76,6 @@ class PrivilegedVaultActor(ScheduledActor):
         due += [g.expires_at for g in self.store.active_jit()]
         return min(due) if due else float("inf")
 
-    def _changed(self) -> None:
-        self.changed()
-
     # ------------------------------------------------------------------ secrets
 
     def _store_secret(self, credential: PrivilegedCredential, version: int, secret: str) -> None:
@@ -113,7 +110,7 @@ class PrivilegedVaultActor(ScheduledActor):
                          credential=credential.id, system=credential.system, account=credential.account,
                          version=rotated.current.version, fingerprint=rotated.current.fingerprint,
                          previous_valid_until=previous.retire_at, next_rotation_at=rotated.next_rotation_at)
-        self._changed()
+        self.changed()
         return rotated
 
     async def process_due(self) -> None:
@@ -221,7 +218,7 @@ class PrivilegedVaultActor(ScheduledActor):
         if body.get("replace_now") is True:
             credential = await self._rotate(credential, retain=False,
                                             reason="static secret replaced at registration; the old one is refused")
-        self._changed()
+        self.changed()
         return HttpResponse.json_body(self.describe(credential), status=201)
 
     async def list_endpoint(self, request: HttpRequest) -> HttpResponse:
@@ -297,7 +294,7 @@ class PrivilegedVaultActor(ScheduledActor):
         except TargetRefused as error:
             raise TemporarilyUnavailable(str(error)) from None
         self.store.save_jit(grant, active=True)
-        self._changed()
+        self.changed()
         await self.audit("jit.issued", agent=agent, decision="allow", reason=grant.reason, grant=grant.id,
                          system=system, username=grant.username, privileges=list(privileges),
                          expires_at=grant.expires_at)

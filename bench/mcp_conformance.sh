@@ -34,7 +34,20 @@ for revision in 2026-07-28 2025-11-25; do
   tail -n 60 "$out/server-$revision.txt"
 done
 echo "== authorization server suite, $idp"
-"$node" "$suite" authorization --url "$idp" --client-id sales-agent-prod-001 -o "$out/authorization" \
-  >"$out/authorization.txt" 2>&1
+# authorization-code-grant prints an authorization URL for a person: Sarah's browser actor opens it
+# (POST /__browse on the harness), signs in, and the IdP redirects to the suite's callback.
+client=$("$here/.venv/bin/python" -c "import json,sys; print(json.load(open(sys.argv[1]))['conformance_client'])" "$ready")
+secret=$("$here/.venv/bin/python" -c "import json,sys; print(json.load(open(sys.argv[1]))['conformance_secret'])" "$ready")
+"$node" "$suite" authorization --url "$idp" --client-id "$client" --client-secret "$secret" -o "$out/authorization" \
+  >"$out/authorization.txt" 2>&1 &
+suite_pid=$!
+for _ in $(seq 120); do
+  url=$(grep -m1 -o 'http[^ ]*/authorize?[^ ]*' "$out/authorization.txt" 2>/dev/null) && break
+  kill -0 "$suite_pid" 2>/dev/null || break; sleep 0.5
+done
+if [ -n "${url:-}" ]; then
+  curl -s -X POST --data-binary "$url" "${proxy%/mcp}/__browse" >"$out/browse.json"
+fi
+wait "$suite_pid"
 tail -n 40 "$out/authorization.txt"
 echo "results: $out"

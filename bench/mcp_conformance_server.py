@@ -7,8 +7,15 @@ IdP (RFC 8693, exactly as the agent does), and forwards every request with ``Aut
 A ``Host`` header naming the proxy is rewritten to the server's; any other ``Host`` is forwarded as
 sent, so the DNS-rebinding scenario still reaches the server's own check.
 
-Writes ``{"proxy": ..., "server": ..., "idp": ..., "client_id": ...}`` to the file given as the first
-argument once ready, then serves until killed.
+For the authorization-server suite's ``authorization-code-grant`` scenario (which prints an
+authorization URL for a person to open) it registers a confidential client ``mcp-conformance`` at the
+IdP (``client_secret_basic``, redirect ``http://127.0.0.1:3000/callback``, the suite's callback) and
+answers ``POST /__browse`` (body: that URL) by having Sarah's browser open it: she signs in with
+Google, the IdP redirects to the suite's callback with the code, and the suite redeems it.
+
+Writes ``{"proxy": ..., "server": ..., "idp": ..., "client_id": ..., "conformance_client": ...,
+"conformance_secret": ...}`` to the file given as the first argument once ready (a throwaway client
+of this throwaway run), then serves until killed.
 """
 
 from __future__ import annotations
@@ -38,12 +45,15 @@ from actors.runtime.context import Runtime  # noqa: E402
 from actors.runtime.logging import configure_logging  # noqa: E402
 from actors.runtime.network import Network, Transport  # noqa: E402
 from actors.runtime.secrets import SecretRegistry  # noqa: E402
+from protocols.oauth.client_auth import ClientAuthMethod, ClientRegistration, hash_client_secret  # noqa: E402
 from scenarios.library import SCENARIOS  # noqa: E402
 from scenarios.sales_agent import start_cast  # noqa: E402
 from scenarios.world import load_world  # noqa: E402
 
 SERVER = "mcp-docs"
 RENEW_AFTER = 200
+CONFORMANCE_CLIENT = "mcp-conformance"
+SUITE_CALLBACK = "http://127.0.0.1:3000/callback"
 
 
 async def main(ready_file: str) -> None:
@@ -62,6 +72,12 @@ async def main(ready_file: str) -> None:
         (delegation,) = agent.delegations.values()
         server = cast.mcp_servers[SERVER]
         client = McpAgentClient(agent=agent)
+        secret = runtime.entropy_for(CONFORMANCE_CLIENT).child("secret").token(32)
+        secrets.add(secret)
+        cast.idp.provider.register_client(ClientRegistration(
+            client_id=CONFORMANCE_CLIENT, name="MCP conformance suite", redirect_uris=(SUITE_CALLBACK,),
+            auth_method=ClientAuthMethod.CLIENT_SECRET_BASIC, client_secret_sha256=hash_client_secret(secret),
+            scopes=frozenset({"openid", "profile", "email"}), grant_types=frozenset({"authorization_code"})))
         token = {"value": "", "at": -1e9}
 
         async def bearer() -> str:
@@ -86,10 +102,21 @@ async def main(ready_file: str) -> None:
                     await send({"type": "lifespan.shutdown.complete"})
                     return
                 try:
+                    if scope["path"] == "/__browse" and scope["method"] == "POST":
+                        await browse(receive, send)
+                        return
                     await forward(scope, receive, send)
                 except Exception:  # the proxy is a test harness: say what broke
                     traceback.print_exc()
                     raise
+
+            async def browse(receive, send):
+                url = (await receive()).get("body", b"").decode().strip()
+                result = await cast.browsers["sarah"].ask(Navigate(url=url))
+                body = json.dumps({"status": result.status, "problem": result.problem}).encode()
+                await send({"type": "http.response.start", "status": 200,
+                            "headers": [(b"content-type", b"application/json")]})
+                await send({"type": "http.response.body", "body": body})
 
             async def forward(scope, receive, send):
                 body = b""
@@ -118,7 +145,8 @@ async def main(ready_file: str) -> None:
                 secure_sockets=[], insecure_sockets=[sock], quic_sockets=[])))
             Path(ready_file).write_text(json.dumps({
                 "proxy": f"http://{proxy_netloc}/mcp", "server": server.resource, "idp": cast.idp.base_url,
-                "client_id": agent.client_id}))
+                "client_id": agent.client_id, "conformance_client": CONFORMANCE_CLIENT,
+                "conformance_secret": secret}))
             await trio.sleep_forever()
 
 

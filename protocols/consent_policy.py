@@ -34,9 +34,9 @@ import attrs
 
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.oauth.authorization_code import RedirectableError
-from protocols.oauth.authorization_server import (
-    CONSENT_PATH, AuthorizationServer, Decision, Handled, Outcome,
-)
+from protocols.oauth.authorization_server import AuthorizationServer
+from protocols.oauth.outcome import Decision, Handled, Outcome, refused
+from protocols.oauth.server_config import CONSENT_PATH
 from protocols.oauth.consent import ALLOW, CONSENT_MARKER, DENY
 from protocols.oauth.errors import AccessDenied, InvalidRequest, LoginRequired, MethodNotAllowed
 
@@ -108,7 +108,7 @@ class ConsentingAuthorizationServer(AuthorizationServer):
             self.purge(now=now)
             expected = "GET" if request.path == CONNECTIONS_PATH else "POST"
             if request.method.upper() != expected:
-                return self._refused(MethodNotAllowed(f"use {expected}"), event="http.refused")
+                return refused(MethodNotAllowed(f"use {expected}"), event="http.refused")
             return self._connections(request, now) if expected == "GET" else self._revoke_connection(request, now)
         return super().handle(request, now=now)
 
@@ -152,7 +152,8 @@ class ConsentingAuthorizationServer(AuthorizationServer):
         extra = (session.cookie,) if set_cookie else ()
         return Handled(response=response, outcome=Outcome(
             event="consent.requested", decision=Decision.ALLOW, subject=session.subject, client_id=client.client_id,
-            reason="consent screen shown to the user", details={"scope": " ".join(requested), "consent_screen": True},
+            reason="consent screen shown to the user",
+            details={"requested_scope": " ".join(requested), "consent_screen": True},
             secrets=(txn_id, *extra)))
 
     def _deny(self, txn_id: str, session: Any, *, why: str, event: str, now: int, set_cookie: bool,
@@ -207,7 +208,7 @@ class ConsentingAuthorizationServer(AuthorizationServer):
     def _connections(self, request: HttpRequest, now: int) -> Handled:
         session = self._session_of(request, now)
         if session is None:
-            return self._refused(LoginRequired("sign in to see your connected apps"), event="consent.listing_refused")
+            return refused(LoginRequired("sign in to see your connected apps"), event="consent.listing_refused")
         records = self.consents_of(session.subject)
         guard = self.revocation_guard(session.cookie)
         body = {"subject": session.subject, "apps": [r.to_json() for r in records], "revoke_guard": guard}
@@ -219,17 +220,17 @@ class ConsentingAuthorizationServer(AuthorizationServer):
     def _revoke_connection(self, request: HttpRequest, now: int) -> Handled:
         session = self._session_of(request, now)
         if session is None:
-            return self._refused(LoginRequired("sign in to manage your connected apps"), event="consent.revoke_refused")
+            return refused(LoginRequired("sign in to manage your connected apps"), event="consent.revoke_refused")
         try:
             form = request.form()
         except MalformedBody as exc:
-            return self._refused(InvalidRequest(str(exc)), event="consent.revoke_refused", subject=session.subject)
+            return refused(InvalidRequest(str(exc)), event="consent.revoke_refused", subject=session.subject)
         client_id = form.get("client_id", "")
         if form.get("revoke_guard") != self.revocation_guard(session.cookie):
-            return self._refused(InvalidRequest("the form is not from this session's account page"),
+            return refused(InvalidRequest("the form is not from this session's account page"),
                                  event="consent.revoke_refused", subject=session.subject)
         if (session.subject, client_id) not in self._consents:
-            return self._refused(InvalidRequest("no such connected app"), event="consent.revoke_refused",
+            return refused(InvalidRequest("no such connected app"), event="consent.revoke_refused",
                                  subject=session.subject, client_id=client_id or None)
         scopes = sorted(self._consents[(session.subject, client_id)])
         revoked = self.revoke_grants(subject=session.subject, client_id=client_id, now=now)

@@ -27,6 +27,11 @@ def _lower_headers(headers: Mapping[str, str] | tuple[tuple[str, str], ...]) -> 
     return tuple((name.lower(), value) for name, value in items)
 
 
+def _first_header(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
+    name = name.lower()
+    return next((value for key, value in headers if key == name), None)
+
+
 @attrs.frozen(kw_only=True)
 class HttpRequest:
     """One HTTP request: method, absolute URL, headers (lower-cased names, in order) and raw body."""
@@ -51,11 +56,7 @@ class HttpRequest:
 
     def header(self, name: str) -> str | None:
         """The single value of header ``name``; ``None`` when absent."""
-        name = name.lower()
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return None
+        return _first_header(self.headers, name)
 
     def header_values(self, name: str) -> list[str]:
         name = name.lower()
@@ -104,11 +105,8 @@ class HttpResponse:
     body: bytes = b""
 
     def header(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in self.headers:
-            if key == name:
-                return value
-        return None
+        """The first value of header ``name``; ``None`` when absent."""
+        return _first_header(self.headers, name)
 
     def json(self) -> Any:
         return parse_json(self.body)

@@ -28,6 +28,7 @@ import attrs
 
 from protocols.http import MAX_BODY_BYTES, HttpRequest, HttpResponse, MalformedBody
 from protocols.oauth.errors import InvalidRequest, OAuthError
+from protocols.oauth.token_response import token_response_body
 
 # -- identifiers (RFC 8693 §2.1, §3; ID-JAG draft §4.3; RFC 7523 §2.1) ------------------------------
 
@@ -243,16 +244,7 @@ class TokenExchangeResponse:
         """Parse as a client. An error status raises the remote ``OAuthError``; a success that
         lacks required members, lacks ``no-store``, or is not ``expected_type`` raises
         :class:`TokenExchangeResponseRejected`."""
-        if response.status != 200:
-            raise OAuthError.from_response(response)
-        if "no-store" not in (response.header("cache-control") or ""):
-            raise TokenExchangeResponseRejected("token response lacks Cache-Control: no-store")
-        try:
-            body = response.json()
-        except MalformedBody as exc:
-            raise TokenExchangeResponseRejected(str(exc)) from None
-        if not isinstance(body, dict):
-            raise TokenExchangeResponseRejected("token response is not a JSON object")
+        body = token_response_body(response, rejected=TokenExchangeResponseRejected)
         token, issued, token_type = body.get("access_token"), body.get("issued_token_type"), body.get("token_type")
         if not all(isinstance(v, str) and v for v in (token, issued, token_type)):
             raise TokenExchangeResponseRejected("access_token, issued_token_type and token_type are required")

@@ -53,6 +53,8 @@ DEFENCE_LAYERS: tuple[Layer, ...] = tuple(layer for layer in LAYERS if layer.def
 LAYER_BY_KEY = {layer.key: layer for layer in (*LAYERS, RUN)}
 
 USER_GRANTS = frozenset({"authorization_code", "refresh_token"})
+OUTPUT_FILTER_PREFIXES = ("output.", "output_filter.")
+"""Events of the agent's output filter (``actors/output_guard.py``): a secret blocked or redacted."""
 
 
 @attrs.frozen(kw_only=True)
@@ -82,6 +84,7 @@ RULES: tuple[Rule, ...] = (
     Rule(prefix="vault.", layer=VAULT),
     Rule(prefix="credential.", layer=VAULT),
     Rule(prefix="secret.", layer=VAULT),
+    Rule(prefix="output.", layer=VAULT),  # the output guard: output.blocked / output.redacted
     Rule(prefix="output_filter.", layer=VAULT),
     # Access control & lifecycle: policy, JIT, reviews, deprovisioning, resource-server checks.
     Rule(prefix="access.", layer=ACCESS),

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from protocols.audit_chain import AuditEntry
+from reports.audit_fields import duration_label
 
 EVENT = "comparison.measured"
 CONFIGURATIONS = ("traditional", "unified")
@@ -81,7 +82,7 @@ def _cell(measurements: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
         "time_to_containment": max(t for t in times if t is not None) if contained else None,
         "contained": contained,
         "not_contained": sum(1 for t in times if t is None),
-        "observed": max(m["observed"] for m in measurements),
+        "observed": max((m["observed"] for m in measurements if m["observed"] is not None), default=None),
         "steps_logged": sum(m["steps_logged"] for m in measurements),
         "steps_total": sum(m["steps_total"] for m in measurements),
         "audit_complete": all(_audit_complete(m) for m in measurements),
@@ -114,3 +115,53 @@ def table_from_entries(entries: Sequence[AuditEntry]) -> list[dict[str, Any]] | 
     """The comparison table of a run, or ``None`` when the run measured nothing of the kind."""
     found = measurements_from(entries)
     return comparison_table(found) if found else None
+
+
+@attrs.frozen(kw_only=True)
+class CellView:
+    """One column of one row, as the report prints it."""
+
+    measured: bool
+    records: str = "—"
+    actions: str = "—"
+    containment: str = "—"
+    audit: str = "—"
+    measured_by: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class RowView:
+    key: str
+    feature: str
+    whitepaper_traditional: str
+    whitepaper_unified: str
+    traditional: CellView
+    unified: CellView
+
+
+def _containment(cell: Mapping[str, Any]) -> str:
+    if cell["contained"]:
+        return duration_label(cell["time_to_containment"])
+    watched = f" (watched {duration_label(cell['observed'])})" if cell["observed"] else ""
+    if cell["not_contained"] < len(cell["measured_by"]):
+        return f"{cell['not_contained']} of {len(cell['measured_by'])} not contained{watched}"
+    return f"not contained{watched}"
+
+
+def cell_view(cell: Mapping[str, Any] | None) -> CellView:
+    if cell is None:
+        return CellView(measured=False)
+    audit = f"{cell['steps_logged']}/{cell['steps_total']} in one log"
+    return CellView(measured=True, records=str(cell["records_exposed"]), actions=str(cell["unauthorised_actions"]),
+                    containment=_containment(cell),
+                    audit=("complete · " if cell["audit_complete"] else "incomplete · ") + audit,
+                    measured_by=tuple(cell["measured_by"]))
+
+
+def table_view(table: Sequence[Mapping[str, Any]] | None) -> tuple[RowView, ...]:
+    """The rows as the HTML and Markdown templates print them (empty: not a comparison run)."""
+    if not table:
+        return ()
+    return tuple(RowView(key=row["row"], feature=row["feature"], whitepaper_traditional=row["whitepaper"]["traditional"],
+                         whitepaper_unified=row["whitepaper"]["unified"], traditional=cell_view(row["traditional"]),
+                         unified=cell_view(row["unified"])) for row in table)

@@ -6,8 +6,8 @@ Rules (``severity``: critical, high, medium, info):
 * high — a phase that did not meet the scenario (``run.json``); an incident (risk over threshold)
   with its containment time, or not contained; a discovery entry rating an account ``HIGH`` or
   ``CRITICAL`` (``discovery.*`` / ``shadow_ai.*`` with ``details.level`` or ``details.risk``);
-* medium — an approval denied or expired (as counted in the summary); an output-filter entry that
-  blocked something;
+* medium — an approval denied or expired (as counted in the summary); an output-filter entry
+  (``output.*``, ``output_filter.*``) that blocked something;
 * info — each group of denials with the same layer, event and reason: a control that held.
 """
 
@@ -21,7 +21,7 @@ import attrs
 
 from protocols.audit_chain import AuditEntry
 from reports.audit_fields import day_time_label, duration_label, text_detail
-from reports.classification import counted_outcome, layer_of
+from reports.classification import OUTPUT_FILTER_PREFIXES, counted_outcome, layer_of
 from reports.governance import approval_kind, counted_approval_entries
 from reports.incidents import Incident
 from reports.integrity import Integrity
@@ -68,7 +68,7 @@ def find_findings(*, integrity: Integrity, phases: Sequence[dict[str, Any]], ent
             who = text_detail(entry, "account", "account_id") or entry.agent or entry.subject or "an account"
             found.append(Finding(severity="high", title=f"Unregistered agent found: {who}",
                                  detail=f"risk {level}" + (f": {entry.reason}" if entry.reason else ""), seq=entry.seq))
-        if entry.event.startswith("output_filter.") and counted_outcome(entry) == "deny":
+        if entry.event.startswith(OUTPUT_FILTER_PREFIXES) and counted_outcome(entry) == "deny":
             found.append(Finding(severity="medium", title="Credential caught in agent output",
                                  detail=entry.reason or entry.event, seq=entry.seq))
     for entry in counted_approval_entries(entries):

@@ -38,7 +38,8 @@ class Integrity:
 
 
 def run_started_details(entries: tuple[AuditEntry, ...]) -> dict[str, Any]:
-    """The ``run.started`` entry's details (the runner nests them under ``details`` — accept both)."""
+    """The ``run.started`` entry's details: flat since the runner stopped nesting them; run directories
+    written before that nest them under ``details``, which is still accepted."""
     for entry in entries:
         if entry.event == "run.started":
             nested = entry.details.get("details")

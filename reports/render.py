@@ -20,6 +20,7 @@ from protocols.audit_chain import AuditEntry
 from reports.audit_fields import day_time_label, duration_label
 from reports.charts import CHART_PREFIX, Chart, build_charts
 from reports.classification import counted_outcome
+from reports.comparison import table_from_entries, table_view
 from reports.integrity import Integrity
 from reports.lineage_graph import kind_name
 from reports.report_json import dump_document, report_document
@@ -85,7 +86,8 @@ def _context(report: Report, charts: dict[str, Chart], document: dict[str, Any])
     return {"report": report, "header": report.header, "integrity": report.integrity, "charts": charts,
             "summary": document["summary"], "parents": parents,
             "certification": {verdict: sum(1 for row in report.certifications if row.verdict == verdict)
-                              for verdict in ("certified", "revoked")}}
+                              for verdict in ("certified", "revoked")},
+            "comparison": table_view(table_from_entries(report.entries))}
 
 
 def _write(path: Path, text: str) -> None:

@@ -14,6 +14,7 @@ import attrs
 
 from reports.audit_fields import parse_time
 from reports.charts import Chart
+from reports.comparison import table_from_entries
 from reports.lineage import TokenNode
 from reports.report_model import PhaseSection, Report
 
@@ -42,7 +43,8 @@ def report_document(report: Report, charts: Mapping[str, Chart]) -> dict[str, An
     by_severity = report.findings_by_severity()
     run_phases = report.run_phases
     period = (parse_time(header.finished) - parse_time(header.started)).total_seconds()
-    return {
+    comparison = table_from_entries(report.entries)
+    document = {
         "schema_version": SCHEMA_VERSION,
         "run": {**attrs.asdict(header), "period_seconds": max(period, 0.0)},
         "integrity": {"ok": integrity.ok, "chain_ok": integrity.chain_ok, "entries": integrity.entries,
@@ -71,6 +73,9 @@ def report_document(report: Report, charts: Mapping[str, Chart]) -> dict[str, An
         "findings": [attrs.asdict(finding) for finding in report.findings],
         "charts": [{"file": chart.file, "title": chart.title} for chart in charts.values()],
     }
+    if comparison is not None:
+        document["comparison"] = comparison
+    return document
 
 
 def dump_document(document: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ import attrs
 
 from actors.action_gate import ActionGate
 from actors.agent import AgentActor
-from actors.approval_client import ApprovalRequester
+from actors.approval_client import ApprovalOutcome, ApprovalRequester
 from actors.approver import Answer, ApproverPolicy, AuthenticatorApp, EmailInbox
 from actors.backchannel_courier import BackchannelCourier
 from actors.identity_providers import GOOGLE_SUBJECT_PREFIX, google_subject
@@ -39,6 +39,8 @@ class ApprovalCast:
     inboxes: dict[str, EmailInbox] = attrs.field(factory=dict)
     gates: dict[str, ActionGate] = attrs.field(factory=dict)
     requesters: dict[str, ApprovalRequester] = attrs.field(factory=dict)
+    outcomes: dict[str, ApprovalOutcome] = attrs.field(factory=dict)
+    """Proposed action id → how its approval request ended (in the order they were asked)."""
 
     def actors(self) -> list[HttpActor]:
         return [*self.gates.values(), *self.apps.values(), *self.inboxes.values()]

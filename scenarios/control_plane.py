@@ -6,6 +6,10 @@ wired to the systems the agents reach (the CRM and databases).
 has a CRM (``crm``) lends it; otherwise the control plane runs its own Salesforce-like CRM. The
 platform's own integrations at the CRM (discovery's read-only audit access, the vault's and
 governance's administrative access) are service accounts registered there like any other.
+
+``govern_systems`` then gives governance a connector for each further system of the cast that
+holds agents' grants (token vault, authorization servers, IdP, FGA), installing that system's
+administrative grant API first (``actors.grant_admin``).
 """
 
 from __future__ import annotations

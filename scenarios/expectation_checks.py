@@ -70,10 +70,14 @@ def _scope(x: Expectation, record: RunRecord, _: Any) -> tuple[bool, str]:
         outcome = counted_outcome(entry)
         if outcome is None or (agent and entry.agent != agent):
             continue
-        named = set().union(*(_scopes(entry.details.get(k)) for k in ("scope", "requested_scope", "scopes")))
-        if outcome == "allow" and scope in named and not entry.event.endswith("requested"):
+        held = _scopes(entry.details.get("scope"))
+        asked = set().union(*(_scopes(entry.details.get(k)) for k in ("requested_scope", "scopes")))
+        reason = entry.reason or ""
+        if outcome == "allow" and scope in held | asked and not entry.event.endswith("requested"):
             granted.append(entry)
-        elif outcome == "deny" and (scope in named or word.search(entry.reason or "")):
+        elif outcome == "deny" and (word.search(reason) or scope in asked
+                                    # insufficient_scope (RFC 6750 §3.1): ``scope`` is what the token had
+                                    or (scope in held and "insufficient_scope" not in reason)):
             refused.append(entry)
     observed = f"granted {_times(len(granted))}, refused {_times(len(refused))}"
     examples = granted if x.get("decision") == "refused" else refused

@@ -27,7 +27,7 @@ from actors.fga_client import FgaClient
 from actors.fga_service import FgaServiceActor
 from actors.financial_agent import compose_answer, prompt, retrieve
 from actors.identity_providers import DirectoryEntry, PersonSecrets, account, build_enterprise_idp
-from actors.mcp_client import McpUnavailable
+from actors.mcp_client import McpAgentClient, McpUnavailable
 from actors.oidc_provider import OidcProviderActor
 from actors.report_retrieval import SCOPE, SEARCH_PATH, ReportRetrievalActor
 from actors.runtime.context import Runtime
@@ -59,8 +59,13 @@ class RagCast:
     browsers: dict[str, Browser]
     chunks: tuple[Chunk, ...]
     """Every chunk in the index (what the scenario's own leak checks compare against)."""
+    tokens: McpAgentClient = attrs.field(init=False)
+    """The agent's RFC 8693 client (one per agent: its assertion ids come from one entropy stream)."""
     answers: dict[str, str] = attrs.field(factory=dict)
     prompts: dict[str, str] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        self.tokens = McpAgentClient(agent=self.agent)
 
     def services(self) -> list[tuple[str, str, str]]:
         return [(a.name, a.base_url, "") for a in (self.idp, self.agent, self.fga, self.retrieval)]
@@ -159,7 +164,7 @@ async def phase_ask(cast: RagCast, phase: PhaseSpec) -> PhaseResult:
     delegation = _delegation(cast, phase.user)
     assert delegation is not None
     try:
-        context = await retrieve(cast.agent, delegation, url=cast.retrieval.resource, question=settings.question,
+        context = await retrieve(cast.tokens, delegation, url=cast.retrieval.resource, question=settings.question,
                                  k=settings.k)
     except McpUnavailable as error:
         return PhaseResult(number=phase.number, name=phase.name, ok=False,

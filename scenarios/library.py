@@ -24,6 +24,9 @@ from scenarios.pipeline_cast import start_pipeline_cast
 from scenarios.marketing_cast import start_marketing_cast
 from scenarios.phases.marketing import MARKETING_PHASES
 from scenarios.financial_rag import FINANCIAL_RAG_PHASES, start_rag_cast
+from scenarios.b2c_consent import start_consent_cast
+from scenarios.phases.b2c_consent import B2C_CONSENT_PHASES
+from scenarios.traditional.scenario import PHASES as COMPARISON_PHASES, start_cast as start_comparison_cast
 from scenarios.world import WORLDS_DIR, PhaseSpec
 
 PhaseFn = Callable[[Any, PhaseSpec], Awaitable[PhaseResult]]
@@ -71,5 +74,13 @@ SCENARIOS: dict[str, Scenario] = {
                  summary="Financial RAG agent: Alice asks about Q3 results; a sqlite-vec index of every "
                          "division's reports, FGA pre- and post-filters, only her division reaches the model",
                  phases=FINANCIAL_RAG_PHASES, start_cast=start_rag_cast),
+        Scenario(name="b2c-consent",
+                 summary="B2C consent vs B2B policy: TravelBot and a meal planner ask consumers on consent "
+                         "screens (grant less, decline, revoke); an employee agent gets access by IT policy",
+                 phases=B2C_CONSENT_PHASES, start_cast=start_consent_cast),
+        Scenario(name="traditional-vs-unified",
+                 summary="The whitepaper's comparison table measured: the sales story and the attack library "
+                         "against a traditional stack and the unified platform",
+                 phases=COMPARISON_PHASES, start_cast=start_comparison_cast),
     )
 }

@@ -91,9 +91,8 @@ async def _run(options: RunOptions) -> RunResult:
         async with trio.open_nursery() as nursery:
             await nursery.start(audit.run)
             cast = await options.scenario.start_cast(world=world, runtime=runtime, nursery=nursery)
-            await audit.record(actor="runner", event="run.started", details={
-                "scenario": world.name, "seed": options.seed, "transport": options.transport.value,
-                "world_sha256": world.sha256})
+            await audit.record(actor="runner", event="run.started", scenario=world.name, seed=options.seed,
+                               transport=options.transport.value, world_sha256=world.sha256)
             for phase in world.phases:
                 await clock.sleep_until(phase.at.timestamp())
                 await audit.record(actor="runner", event="phase.started", phase=phase.number, name=phase.name)
@@ -108,7 +107,7 @@ async def _run(options: RunOptions) -> RunResult:
                                                    at=clock.iso(), ok=results[-1].ok, outcome=results[-1].outcome))
             await audit.record(actor="runner", event="run.finished",
                                decision="pass" if all(r.ok for r in results) else "fail",
-                               details={"phases": [r.number for r in results]})
+                               phases=[r.number for r in results])
             nursery.cancel_scope.cancel()
     entries = store.entries()
     store.close()

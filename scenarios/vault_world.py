@@ -167,9 +167,9 @@ def parse_connected_systems(read: _Reader, data: dict[str, Any], *,
             raise read.fail(f"{where}.scopes", f"{api} has no scope {', '.join(unknown)}")
         integrations.append(IntegrationSpec(name=name, provider=provider, api=api.rstrip("/"), scopes=scopes))
     declared = {i.name: i for i in integrations}
-    for agent, grants in agent_integrations.items():
+    for index, grants in enumerate(agent_integrations.values()):  # in [[agents]] order
         for name, scopes in grants.items():
-            where = f"agents[{agent}].integrations.{name}"
+            where = f"agents[{index}].integrations.{name}"
             if name not in declared:
                 raise read.fail(where, f"unknown integration {name!r}")
             beyond = [s for s in scopes if s not in declared[name].scopes]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import functools
 import socket
+from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urlsplit
 
 import attrs
@@ -96,7 +97,10 @@ class Network:
             task_status.started()
             await trio.sleep_forever()
         # Simulated time jumps while sockets wait: no client-side timeouts, they would fire early.
+        # The client is shared by every actor: it must keep no cookies (a browser's session cookie
+        # would otherwise be sent for everyone else's requests); browsers keep their own jars.
         async with httpx.AsyncClient(timeout=None, follow_redirects=False) as client:
+            client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
             self._client = client
             async with trio.open_nursery() as nursery:
                 for actor in self._actors.values():

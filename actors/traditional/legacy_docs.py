@@ -36,13 +36,15 @@ class Document:
 class LegacyDocsActor(LegacyApp):
     documents: dict[str, Document] = attrs.field(factory=dict)
     shared_secret: str = attrs.field(default="", repr=False)
+    accept_unsigned: bool = True
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
         self.legacy_route("GET", "/docs", self._list)
         self.legacy_route("GET", "/docs/{doc_id}", self._read)
         self.legacy_route("GET", "/mcp/resources", self._mcp_read)
-        self.extra_auth.append(hand_rolled_bearer_check(secret=self.shared_secret))
+        self.extra_auth.append(hand_rolled_bearer_check(secret=self.shared_secret,
+                                                        accept_unsigned=self.accept_unsigned))
 
     def add(self, document: Document) -> None:
         self.documents[document.uri.split("://", 1)[-1].replace("/", "-")] = document

@@ -51,8 +51,9 @@ def unsigned_token(claims: Mapping[str, object]) -> str:
     return f"{head}.{body}."
 
 
-def hand_rolled_bearer_check(*, secret: str) -> Authenticator:
-    """The applications' own bearer-token check (flawed as described in the module docstring)."""
+def hand_rolled_bearer_check(*, secret: str, accept_unsigned: bool = True) -> Authenticator:
+    """The applications' own bearer-token check (flawed as described in the module docstring);
+    ``accept_unsigned=False`` is the one fix a team might make (``alg: none`` refused)."""
 
     def check(request: HttpRequest) -> Caller | None:
         value = request.header("authorization") or ""
@@ -75,7 +76,7 @@ def hand_rolled_bearer_check(*, secret: str) -> Authenticator:
                     return None
             except ValueError:
                 return None
-        elif alg != "none":
+        elif alg != "none" or not accept_unsigned:
             return None
         return Caller(principal=f"user:{claims['sub']}", on_behalf_of=claims["sub"])
 
@@ -91,6 +92,7 @@ class LegacyLoginActor(LegacyApp):
     """``POST /login`` (form ``username``, ``password``), ``POST /refresh``, ``POST /logout``."""
 
     shared_secret: str = attrs.field(default="", repr=False)
+    accept_unsigned: bool = True
     passwords: dict[str, str] = attrs.field(factory=dict, repr=False)
     """E-mail → unsalted SHA-256 of the password (the application's own user table)."""
     refresh_tokens: dict[str, str] = attrs.field(factory=dict, repr=False)
@@ -102,7 +104,8 @@ class LegacyLoginActor(LegacyApp):
         self.legacy_route("POST", "/login", self._login, public=True)
         self.legacy_route("POST", "/refresh", self._refresh, public=True)
         self.legacy_route("POST", "/logout", self._logout)
-        self.extra_auth.append(hand_rolled_bearer_check(secret=self.shared_secret))
+        self.extra_auth.append(hand_rolled_bearer_check(secret=self.shared_secret,
+                                                        accept_unsigned=self.accept_unsigned))
 
     def add_user(self, *, email: str, password: str) -> None:
         self.runtime.secrets.add(password)

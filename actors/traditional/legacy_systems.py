@@ -38,6 +38,12 @@ class LegacyCrmActor(LegacyApp):
     territories: dict[str, str] = attrs.field(factory=dict)
     """User e-mail → territory (what the application filters on when a user is named)."""
     opportunities: list[dict] = attrs.field(factory=list)
+    approval_above_eur: int | None = None
+    """A hard limit a team may add: opportunities above it are refused (there is no approval flow)."""
+    records_per_window: int | None = None
+    """A static rate limit a team may add: records per key per ``window`` seconds, then 429."""
+    window: int = 600
+    _served: dict[str, list[tuple[int, int]]] = attrs.field(factory=dict, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -51,6 +57,18 @@ class LegacyCrmActor(LegacyApp):
         self.contacts = [{"id": c.id, "name": c.name, "title": c.title, "email": c.email, "phone": c.phone,
                           "account": accounts[c.account_id].name, "territory": accounts[c.account_id].territory}
                          for c in data.contacts]
+
+    def _over_limit(self, caller: Caller, records: int) -> bool:
+        """Count ``records`` for the caller's key unless that would pass the static limit."""
+        if self.records_per_window is None:
+            return False
+        now = self.runtime.clock.now()
+        recent = [(t, n) for t, n in self._served.get(caller.principal, []) if t > now - self.window]
+        if sum(n for _, n in recent) + records > self.records_per_window:
+            self._served[caller.principal] = recent
+            return True
+        self._served[caller.principal] = [*recent, (now, records)]
+        return False
 
     def _visible(self, caller: Caller) -> list[dict]:
         if caller.on_behalf_of is None:
@@ -68,17 +86,23 @@ class LegacyCrmActor(LegacyApp):
             raise MalformedBody(f"limit must be 1..{MAX_PAGE} and offset non-negative")
         visible = self._visible(caller)
         page = visible[offset:offset + limit]
+        if self._over_limit(caller, len(page)):
+            return Reply(body={"error": "rate_limited"}, status=429, note="static rate limit")
         return Reply(body={"customers": page, "total": len(visible)}, records=len(page))
 
     async def _one(self, caller: Caller, request: HttpRequest, params: Mapping[str, str]) -> Reply:
         found = next((c for c in self._visible(caller) if c["id"] == params["contact_id"]), None)
         if found is None:
             return Reply(body={"error": "not_found"}, status=404)
+        if self._over_limit(caller, 1):
+            return Reply(body={"error": "rate_limited"}, status=429, note="static rate limit")
         return Reply(body=found, records=1)
 
     async def _create_opportunity(self, caller: Caller, request: HttpRequest, params: Mapping[str, str]) -> Reply:
         body = json_object(request)
         amount = _int(body.get("amount_eur"), "amount_eur")
+        if self.approval_above_eur is not None and amount > self.approval_above_eur:
+            return Reply(body={"error": "approval_required"}, status=403, note=f"amount_eur={amount} refused")
         opportunity = {"id": f"opp-{len(self.opportunities) + 1:04d}", "customer": str(body.get("customer", "")),
                        "amount_eur": amount, "stage": str(body.get("stage", "Proposal")), "by": caller.principal}
         self.opportunities.append(opportunity)

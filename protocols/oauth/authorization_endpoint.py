@@ -5,8 +5,8 @@ the authorization endpoint, its sign-in form and the consent screen.
   (:func:`parse_authorization_request`), PKCE S256 required (RFC 7636 §4.4.1, RFC 9700 §2.1.1);
   errors before the redirect URI is known are shown to the user, later ones redirected to the
   client with ``iss`` (RFC 9207);
-- a login page when the browser has no session (``POST /login``: password plus TOTP,
-  ``protocols.oidc.authentication``); too many failures end the transaction with ``access_denied``;
+- a login page when the browser has no session (``POST /login``: password plus TOTP, the step
+  shared with the OpenID Provider, ``protocols.oidc.sign_in``);
 - the **consent screen** (``consent.py``, ``POST /consent``) unless the client is admin-approved
   for every user (B2B) or the user already granted these scopes; a denial is ``access_denied``
   (§4.1.2.1); then the code and the redirect (§4.1.2).
@@ -15,26 +15,24 @@ the authorization endpoint, its sign-in form and the consent screen.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 import attrs
 
-from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.oauth import pkce
 from protocols.oauth.authorization_code import (
     AUTHORIZATION_CODE, AuthorizationRequest, CodeLedger, NonRedirectableError, RedirectableError,
     success_redirect,
 )
+from protocols.oauth.client_auth import ClientRegistration
 from protocols.oauth.consent import ALLOW, DENY, render_consent_page
 from protocols.oauth.errors import (
     AccessDenied, InvalidRequest, InvalidScope, OAuthError, UnauthorizedClient, UnsupportedResponseType,
 )
 from protocols.oauth.outcome import Decision, Handled, Outcome, message_page, refused
 from protocols.oauth.server_config import CONSENT_PATH, LOGIN_PATH, OAuthClient, ServerConfig
-from protocols.oidc.authentication import (
-    LoginAttempt, Session, UserAccount, check_login, read_cookie, render_login_page, session_cookie_header,
-)
+from protocols.oidc.authentication import Session, render_login_page
+from protocols.oidc.sign_in import SignIn
 
 
 @attrs.frozen(kw_only=True)
@@ -85,26 +83,25 @@ def parse_authorization_request(params: Mapping[str, str], *, lookup: Callable[[
     return AuthorizationRequest(client_id=client_id, redirect_uri=redirect_uri, scope=scope, state=state,
                                 nonce=None, code_challenge=challenge)
 
-class AuthorizationEndpoint:
-    """The authorization, login and consent handlers, mixed into ``AuthorizationServer`` and working
-    on its state: sign-in transactions, browser sessions and the consents users gave."""
+
+class AuthorizationEndpoint(SignIn):
+    """The authorization and consent handlers (the login form is ``SignIn``'s), mixed into
+    ``AuthorizationServer`` and working on its state: sign-in transactions, browser sessions and the
+    consents users gave."""
 
     config: ServerConfig
-    issuer: str
-    entropy: SeededEntropy
     clients: dict[str, OAuthClient]
-    _users: dict[str, UserAccount]
-    _usernames: dict[str, str]
-    _sessions: dict[str, Session]
     _transactions: dict[str, Transaction]
     _consents: dict[tuple[str, str], frozenset[str]]
     _codes: CodeLedger
-    _totp_steps: dict[str, int]
 
-    def _session_of(self, request: HttpRequest, now: int) -> Session | None:
-        cookie = read_cookie(request.header("cookie"))
-        session = self._sessions.get(cookie) if cookie else None
-        return session if session is not None and session.is_active(now) else None
+    def _login_page(self, txn: str, client: ClientRegistration, *, error: str = "", status: int = 200) -> HttpResponse:
+        page = render_login_page(action=self.issuer.rstrip("/") + LOGIN_PATH, transaction=txn,
+                                 client_name=client.name, error=error)
+        return HttpResponse.html(page, status=status)
+
+    def _signed_in(self, txn_id: str, txn: Transaction, session: Session, *, now: int) -> Handled:
+        return self._after_login(txn_id, session, now=now, set_cookie=True, event="auth.login_succeeded")
 
     def _authorize(self, request: HttpRequest, now: int) -> Handled:
         try:
@@ -127,10 +124,8 @@ class AuthorizationEndpoint:
                            subject=session.subject if session else None)
         self._transactions[txn_id] = txn
         if session is None:
-            client = self.clients[areq.client_id]
-            page = render_login_page(action=self.issuer.rstrip("/") + LOGIN_PATH, transaction=txn_id,
-                                     client_name=client.registration.name)
-            return Handled(response=HttpResponse.html(page), outcome=Outcome(
+            page = self._login_page(txn_id, self.clients[areq.client_id].registration)
+            return Handled(response=page, outcome=Outcome(
                 event="auth.login_required", decision=Decision.ALLOW, client_id=areq.client_id,
                 reason="no session at the provider", secrets=(txn_id,)))
         return self._after_login(txn_id, session, now=now, set_cookie=False, event="auth.session_reused")
@@ -154,13 +149,6 @@ class AuthorizationEndpoint:
         return self._complete(txn_id, session, now=now, set_cookie=set_cookie, event=event,
                               reason="admin-approved application" if client.admin_consented else "consent on record")
 
-    def _with_cookie(self, response: HttpResponse, session: Session, *, now: int, set_cookie: bool) -> HttpResponse:
-        if not set_cookie:
-            return response
-        cookie = session_cookie_header(session, secure=self.issuer.startswith("https:"), now=now)
-        return HttpResponse(status=response.status, body=response.body,
-                            headers=response.headers + (("set-cookie", cookie),))
-
     def _complete(self, txn_id: str, session: Session, *, now: int, set_cookie: bool, event: str,
                   reason: str) -> Handled:
         txn = self._transactions.pop(txn_id)
@@ -173,53 +161,6 @@ class AuthorizationEndpoint:
         return Handled(response=response, outcome=Outcome(
             event=event, decision=Decision.ALLOW, subject=session.subject, client_id=txn.request.client_id,
             reason=reason, details={"scope": " ".join(grant.scope), "amr": list(session.amr)}, secrets=secrets))
-
-    def _login(self, request: HttpRequest, now: int) -> Handled:
-        def failed(reason: str, response: HttpResponse, **extra: Any) -> Handled:
-            return Handled(response=response, outcome=Outcome(event="auth.login_failed", decision=Decision.DENY,
-                                                              reason=reason, **extra))
-
-        try:
-            form = request.form()
-        except MalformedBody:
-            return failed("malformed_request", message_page("The sign-in form could not be read.", status=400))
-        txn_id = form.get("txn", "")
-        txn = self._transactions.get(txn_id)
-        if txn is None:
-            return failed("unknown_transaction", message_page("This sign-in has expired. Start again.", status=400))
-        client = self.clients[txn.request.client_id]
-        attempt = LoginAttempt.from_form(form)
-        if attempt is None:
-            page = render_login_page(action=self.issuer.rstrip("/") + LOGIN_PATH, transaction=txn_id,
-                                     client_name=client.registration.name, error="Enter your username and password.")
-            return failed("incomplete_form", HttpResponse.html(page, status=400), client_id=client.client_id)
-        subject = self._usernames.get(attempt.username)
-        account = self._users.get(subject) if subject else None
-        verdict = check_login(account=account, attempt=attempt, now=now, require_mfa=False,
-                              last_totp_step=self._totp_steps.get(subject or ""))
-        if not verdict.ok:
-            failures = txn.failures + 1
-            extra = {"client_id": client.client_id, "subject": account.subject if account else None,
-                     "details": {"failures": failures}}
-            if failures >= self.config.max_login_failures:
-                del self._transactions[txn_id]
-                error = RedirectableError(AccessDenied("too many failed sign-in attempts"),
-                                          redirect_uri=txn.request.redirect_uri, state=txn.request.state)
-                return failed(verdict.reason, error.to_response(issuer=self.issuer), **extra)
-            self._transactions[txn_id] = attrs.evolve(txn, failures=failures)
-            page = render_login_page(action=self.issuer.rstrip("/") + LOGIN_PATH, transaction=txn_id,
-                                     client_name=client.registration.name, error="Invalid credentials.")
-            return failed(verdict.reason, HttpResponse.html(page, status=401), **extra)
-        assert account is not None
-        previous = read_cookie(request.header("cookie"))
-        if previous:
-            self._sessions.pop(previous, None)
-        if verdict.totp_step is not None:
-            self._totp_steps[account.subject] = verdict.totp_step
-        session = Session.start(subject=account.subject, amr=verdict.amr, now=now,
-                                lifetime=self.config.session_lifetime, entropy=self.entropy)
-        self._sessions[session.cookie] = session
-        return self._after_login(txn_id, session, now=now, set_cookie=True, event="auth.login_succeeded")
 
     def _consent(self, request: HttpRequest, now: int) -> Handled:
         try:

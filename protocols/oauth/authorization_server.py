@@ -92,13 +92,6 @@ class AuthorizationServer(AuthorizationEndpoint, TokenGrants):
     def issuer(self) -> str:
         return self.config.issuer
 
-    def add_user(self, account: UserAccount) -> None:
-        self._users[account.subject] = account
-        self._usernames[account.username] = account.subject
-
-    def user(self, subject: str) -> UserAccount | None:
-        return self._users.get(subject)
-
     def register_client(self, client: OAuthClient) -> None:
         self.clients[client.client_id] = client
 

@@ -19,6 +19,23 @@ class TokenResponseRejected(ValueError):
     """A success response the client must not use."""
 
 
+def token_response_body(response: HttpResponse, *, rejected: type[ValueError]) -> dict[str, Any]:
+    """A token endpoint's answer as a client reads it (RFC 6749 §5.1, §5.2): an error status raises
+    the remote ``OAuthError``; a success must say ``Cache-Control: no-store`` and be a JSON object,
+    else ``rejected``. Shared by the plain token response and RFC 8693's (``token_exchange``)."""
+    if response.status != 200:
+        raise OAuthError.from_response(response)
+    if "no-store" not in (response.header("cache-control") or ""):
+        raise rejected("token response lacks Cache-Control: no-store")
+    try:
+        body = response.json()
+    except MalformedBody as exc:
+        raise rejected(str(exc)) from None
+    if not isinstance(body, dict):
+        raise rejected("token response is not a JSON object")
+    return body
+
+
 @attrs.frozen(kw_only=True)
 class TokenResponse:
     """``access_token``, ``token_type``, ``expires_in``, ``scope``, ``refresh_token`` (RFC 6749 §5.1)
@@ -48,16 +65,7 @@ class TokenResponse:
     @classmethod
     def from_response(cls, response: HttpResponse, *, require_id_token: bool = False) -> TokenResponse:
         """Parse as a client; an error status raises the matching ``OAuthError``."""
-        if response.status != 200:
-            raise OAuthError.from_response(response)
-        if "no-store" not in (response.header("cache-control") or ""):
-            raise TokenResponseRejected("token response lacks Cache-Control: no-store")
-        try:
-            body = response.json()
-        except MalformedBody as exc:
-            raise TokenResponseRejected(str(exc)) from None
-        if not isinstance(body, dict):
-            raise TokenResponseRejected("token response is not a JSON object")
+        body = token_response_body(response, rejected=TokenResponseRejected)
         access_token, token_type = body.get("access_token"), body.get("token_type")
         if not isinstance(access_token, str) or not access_token:
             raise TokenResponseRejected("token response lacks access_token")

@@ -24,13 +24,14 @@ from protocols.jose.errors import JwtRejected, UnknownKeyId
 from protocols.jose.jwks import InvalidJwkSet, JwkSet
 from protocols.oauth.authorization_code import AuthorizationRequest, RedirectableError
 from protocols.oauth.errors import AccessDenied, NotFound, OAuthError
+from protocols.oauth.outcome import Decision, Handled, Outcome, message_page
 from protocols.oauth.token_response import TokenResponseRejected
 from protocols.oidc.authentication import AMR_FEDERATED, AMR_MFA, UserAccount
 from protocols.oidc.discovery import FEDERATE_PATH
 from protocols.oidc.relying_party import CallbackRejected, PendingAuthorization, RelyingParty
 
 if TYPE_CHECKING:
-    from protocols.oidc.provider import Fetch, Handled, OpenIdProvider
+    from protocols.oidc.provider import Fetch, OpenIdProvider
 
 FEDERATION_LIFETIME = 600
 """How long a redirect to the upstream may take before its state is forgotten."""
@@ -85,14 +86,8 @@ def callback_uri(issuer: str, name: str) -> str:
     return f"{issuer.rstrip('/')}{FEDERATE_PATH}/{name}/callback"
 
 
-def _page(text: str) -> HttpResponse:
-    return HttpResponse.html(f"<!doctype html><html><body><p>{text}</p></body></html>", status=400)
-
-
 def _failed(reason: str, response: HttpResponse, *, client_id: str | None = None,
             details: Mapping[str, Any] | None = None) -> Handled:
-    from protocols.oidc.provider import Decision, Handled, Outcome
-
     return Handled(response=response, outcome=Outcome(event="federation.failed", decision=Decision.DENY,
                                                       reason=reason, client_id=client_id, details=details or {}))
 
@@ -109,7 +104,7 @@ def _deny_to_client(provider: OpenIdProvider, areq: AuthorizationRequest, *, txn
 
 def handle(provider: OpenIdProvider, request: HttpRequest, *, now: int) -> Handled | Fetch:
     """``GET /federate/<name>`` (start) or ``GET /federate/<name>/callback``."""
-    from protocols.oidc.provider import Decision, Fetch, Handled, Outcome
+    from protocols.oidc.provider import Fetch
 
     base = request.path.rsplit(FEDERATE_PATH + "/", 1)[-1]
     name, _, rest = base.partition("/")
@@ -120,13 +115,13 @@ def handle(provider: OpenIdProvider, request: HttpRequest, *, now: int) -> Handl
     try:
         params = request.query_params()
     except MalformedBody:
-        return _failed("malformed_request", _page("The request could not be read."))
+        return _failed("malformed_request", message_page("The request could not be read.", status=400))
 
     if rest == "":
         txn = params.get("txn", "")
         areq = provider.login_transaction(txn, now=now)
         if areq is None:
-            return _failed("unknown_transaction", _page("This sign-in has expired. Start again."))
+            return _failed("unknown_transaction", message_page("This sign-in has expired. Start again.", status=400))
         pending = upstream.relying_party.start(entropy=provider.entropy, now=now, login_hint=areq.login_hint)
         provider.federations.started[pending.state] = _Started(txn=txn, upstream=name, pending=pending,
                                                                expires_at=now + FEDERATION_LIFETIME)
@@ -136,16 +131,17 @@ def handle(provider: OpenIdProvider, request: HttpRequest, *, now: int) -> Handl
 
     started = provider.federations.started.pop(params.get("state", ""), None)
     if started is None or started.upstream != name:
-        return _failed("unknown_state", _page("This sign-in is unknown or has expired. Start again."))
+        return _failed("unknown_state",
+                       message_page("This sign-in is unknown or has expired. Start again.", status=400))
     areq = provider.login_transaction(started.txn, now=now)
     if areq is None:
-        return _failed("unknown_transaction", _page("This sign-in has expired. Start again."))
+        return _failed("unknown_transaction", message_page("This sign-in has expired. Start again.", status=400))
     try:
         code = upstream.relying_party.parse_callback(started.pending, request)
     except CallbackRejected as exc:
         provider.finish_transaction(started.txn)
-        return _failed(exc.reason, _page("The sign-in response was not valid."), client_id=areq.client_id,
-                       details={"upstream": name})
+        return _failed(exc.reason, message_page("The sign-in response was not valid.", status=400),
+                       client_id=areq.client_id, details={"upstream": name})
     except OAuthError as exc:
         return _deny_to_client(provider, areq, txn=started.txn, reason=f"upstream_{exc.error}", upstream=name)
     token_request = upstream.relying_party.token_request(started.pending, code=code, entropy=provider.entropy,
@@ -160,16 +156,16 @@ def handle(provider: OpenIdProvider, request: HttpRequest, *, now: int) -> Handl
 
 def resume(provider: OpenIdProvider, continuation: str, *, response: HttpResponse, now: int) -> Handled | Fetch:
     """Continue a federated login with the upstream's back-channel ``response``."""
-    from protocols.oidc.provider import Decision, Fetch, Outcome
+    from protocols.oidc.provider import Fetch
 
     flight = provider.federations.in_flight.pop(continuation, None)
     if flight is None:
-        return _failed("unknown_continuation", _page("This sign-in is unknown or has expired."))
+        return _failed("unknown_continuation", message_page("This sign-in is unknown or has expired.", status=400))
     started = flight.started
     upstream = provider.upstreams.get(started.upstream)
     areq = provider.login_transaction(started.txn, now=now)
     if areq is None:
-        return _failed("unknown_transaction", _page("This sign-in has expired. Start again."))
+        return _failed("unknown_transaction", message_page("This sign-in has expired. Start again.", status=400))
     if upstream is None:
         return _deny_to_client(provider, areq, txn=started.txn, reason="unknown_upstream", upstream=started.upstream)
     token_response = response

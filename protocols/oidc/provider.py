@@ -6,7 +6,8 @@ Endpoints (paths below the issuer, see ``discovery``):
 - ``GET /authorize`` — OIDC Core §3.1.2 (validation in ``protocols.oauth.authorization_code``);
   an active session answers at once, otherwise a login page; ``prompt=none`` without one is
   ``login_required`` (§3.1.2.6); ``prompt=login``/``max_age`` force a new login (§3.1.2.1).
-- ``POST /login`` — password plus TOTP (``authentication``), then a session and a code.
+- ``POST /login`` — password plus TOTP (``authentication``, the form step in ``sign_in``), then a
+  session and a code.
 - ``GET /federate/<upstream>`` and ``GET /federate/<upstream>/callback`` — social login: this
   provider is the relying party of an upstream OP; the callback needs a back-channel token request,
   so it returns ``Fetch`` and the actor calls ``resume`` with the upstream's answer (sans-IO).
@@ -43,19 +44,17 @@ from protocols.oauth.client_auth import AssertionReplayCache, AuthenticatedClien
 from protocols.oauth.errors import (
     AccessDenied, InvalidGrant, InvalidRequest, InvalidToken, LoginRequired, MethodNotAllowed, NotFound, OAuthError,
 )
-from protocols.oauth.outcome import Decision, Handled, Outcome, message_page, refused
+from protocols.oauth.outcome import Decision, Handled, Outcome, refused
 from protocols.oauth.token_endpoint import ClientAuthenticator, GrantHandler, serve_token_request
 from protocols.oauth.token_response import TokenResponse
 from protocols.oidc import federation
-from protocols.oidc.authentication import (
-    AMR_MFA, LoginAttempt, Session, UserAccount, check_login, read_cookie, render_login_page,
-    session_cookie_header,
-)
+from protocols.oidc.authentication import AMR_MFA, Session, UserAccount, render_login_page
 from protocols.oidc.discovery import (
     AUTHORIZE_PATH, FEDERATE_PATH, JWKS_PATH, LOGIN_PATH, TOKEN_PATH, USERINFO_PATH, WELL_KNOWN_PATH,
     ProviderMetadata,
 )
 from protocols.oidc.id_token import SCOPE_CLAIMS, check_hook_claims, mint_id_token
+from protocols.oidc.sign_in import SignIn
 from protocols.oidc.userinfo import (
     MissingBearerToken, extract_bearer_token, userinfo_claims, validate_access_token,
 )
@@ -111,7 +110,7 @@ class _IssuedToken:
 
 
 @attrs.define
-class OpenIdProvider:
+class OpenIdProvider(SignIn):
     """An OpenID Provider's protocol state and handlers. See the module docstring."""
 
     config: ProviderConfig
@@ -143,13 +142,6 @@ class OpenIdProvider:
     @property
     def issuer(self) -> str:
         return self.config.issuer
-
-    def add_user(self, account: UserAccount) -> None:
-        self._users[account.subject] = account
-        self._usernames[account.username] = account.subject
-
-    def user(self, subject: str) -> UserAccount | None:
-        return self._users.get(subject)
 
     def register_client(self, registration: ClientRegistration) -> None:
         self.clients[registration.client_id] = registration
@@ -308,11 +300,6 @@ class OpenIdProvider:
             event="auth.login_requested", decision=Decision.ALLOW, client_id=client.client_id,
             details={"scope": " ".join(areq.scope), "prompt": sorted(areq.prompt)}, secrets=(txn,)))
 
-    def _session_of(self, request: HttpRequest, now: int) -> Session | None:
-        cookie = read_cookie(request.header("cookie"))
-        session = self._sessions.get(cookie) if cookie else None
-        return session if session is not None and session.is_active(now) else None
-
     def _login_page(self, txn: str, client: ClientRegistration, *, error: str = "", status: int = 200) -> HttpResponse:
         base = self.issuer.rstrip("/")
         links = {name: add_query(f"{base}{FEDERATE_PATH}/{name}", {"txn": txn}) for name in self.upstreams}
@@ -327,72 +314,28 @@ class OpenIdProvider:
         code, grant = self._codes.issue(request=areq, subject=session.subject, auth_time=session.auth_time,
                                         amr=session.amr, sid=session.sid, now=now, entropy=self.entropy,
                                         lifetime=self.config.code_lifetime)
-        response = success_redirect(areq, code=code, issuer=self.issuer)
-        secrets: tuple[str, ...] = (code, *extra_secrets)
-        if set_cookie:
-            cookie = session_cookie_header(session, secure=self.issuer.startswith("https:"), now=now)
-            response = HttpResponse(status=response.status, body=response.body,
-                                    headers=response.headers + (("set-cookie", cookie),))
-            secrets += (session.cookie,)
+        response = self._with_cookie(success_redirect(areq, code=code, issuer=self.issuer), session, now=now,
+                                     set_cookie=set_cookie)
+        secrets: tuple[str, ...] = (code, *extra_secrets) + ((session.cookie,) if set_cookie else ())
         return Handled(response=response, outcome=Outcome(
             event=event, decision=Decision.ALLOW, subject=session.subject, client_id=areq.client_id,
             details={"sid": session.sid, "amr": list(session.amr), "scope": " ".join(grant.scope), **(details or {})},
             secrets=secrets))
 
-    def start_session(self, *, account: UserAccount, amr: tuple[str, ...], now: int) -> Session:
-        session = Session.start(subject=account.subject, amr=amr, now=now, lifetime=self.config.session_lifetime,
-                                entropy=self.entropy)
-        self._sessions[session.cookie] = session
-        return session
+    # ------------------------------------------------------------------ login form (``sign_in``)
 
-    # ------------------------------------------------------------------ login form
+    def _registration(self, client_id: str) -> ClientRegistration | None:
+        return self.clients.get(client_id)
 
-    def _login(self, request: HttpRequest, now: int) -> Handled:
-        def failed(reason: str, response: HttpResponse, **extra: Any) -> Handled:
-            return Handled(response=response, outcome=Outcome(event="auth.login_failed", decision=Decision.DENY,
-                                                              reason=reason, **extra))
+    def _requires_mfa(self, client: ClientRegistration) -> bool:
+        return client.require_mfa
 
-        try:
-            form = request.form()
-        except MalformedBody:
-            return failed("malformed_request", message_page("The sign-in form could not be read.", status=400))
-        txn_id = form.get("txn", "")
-        txn = self._transactions.get(txn_id)
-        if txn is None:
-            return failed("unknown_transaction", message_page("This sign-in has expired. Start again.", status=400))
-        client = self.clients.get(txn.request.client_id)
-        if client is None:
-            del self._transactions[txn_id]
-            return failed("unknown_client", message_page("The application is no longer registered.", status=400))
-        attempt = LoginAttempt.from_form(form)
-        if attempt is None:
-            return failed("incomplete_form", self._login_page(txn_id, client, error="Enter your username and password.",
-                                                              status=400), client_id=client.client_id)
-        subject = self._usernames.get(attempt.username)
-        account = self._users.get(subject) if subject else None
-        verdict = check_login(account=account, attempt=attempt, now=now, require_mfa=client.require_mfa,
-                              last_totp_step=self._totp_steps.get(subject or ""))
-        if not verdict.ok:
-            failures = txn.failures + 1
-            extra = {"client_id": client.client_id, "subject": account.subject if account else None,
-                     "details": {"failures": failures}}
-            if failures >= self.config.max_login_failures:
-                del self._transactions[txn_id]
-                error = RedirectableError(AccessDenied("too many failed sign-in attempts"),
-                                          redirect_uri=txn.request.redirect_uri, state=txn.request.state)
-                return failed(verdict.reason, error.to_response(issuer=self.issuer), **extra)
-            self._transactions[txn_id] = attrs.evolve(txn, failures=failures)
-            message = "Enter the one-time code from your authenticator." if verdict.reason == "otp_required" \
-                else "Invalid credentials."
-            return failed(verdict.reason, self._login_page(txn_id, client, error=message, status=401), **extra)
-        assert account is not None
+    def _refused_message(self, reason: str) -> str:
+        return "Enter the one-time code from your authenticator." if reason == "otp_required" \
+            else "Invalid credentials."
+
+    def _signed_in(self, txn_id: str, txn: _LoginTransaction, session: Session, *, now: int) -> Handled:
         del self._transactions[txn_id]
-        previous = read_cookie(request.header("cookie"))
-        if previous:
-            self._sessions.pop(previous, None)  # a login replaces the browser's session (no fixation)
-        if verdict.totp_step is not None:
-            self._totp_steps[account.subject] = verdict.totp_step
-        session = self.start_session(account=account, amr=verdict.amr, now=now)
         return self._complete(txn.request, session, now=now, event="auth.login_succeeded", set_cookie=True)
 
     def login_transaction(self, txn_id: str, *, now: int) -> AuthorizationRequest | None:

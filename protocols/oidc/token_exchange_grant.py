@@ -234,6 +234,7 @@ class TokenExchangeGrant:
             subject=user, client_id=client.client_id,
             details={"target": target.name, "audience": target.identifier, "scope": " ".join(scope),
                      "act_chain": list(act.chain_subjects()), "jti": jti, "kid": key.kid,
+                     "subject_jti": subject.claims.get("jti"),  # lineage: the token this one derives from
                      "subject_token_type": request.subject_token_type, "expires_in": expires_at - now},
             secrets=tuple(t for t in (token, request.subject_token, request.actor_token) if t)))
 

@@ -11,6 +11,7 @@ the real actors and returns the outcome measured from their answers and the audi
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import attrs
 
@@ -35,21 +36,20 @@ class Attack:
     run: Run = attrs.field(eq=False)
 
 
-def _attack(module: object, *, title: str, rows: tuple[str, ...], expected: str) -> Attack:
-    return Attack(id=module.ID, title=title, row=rows[0], rows=rows, expected_unified=expected,  # type: ignore[attr-defined]
-                  run=module.run)  # type: ignore[attr-defined]
+def _attack(module: Any, *, title: str, rows: tuple[str, ...], expected: str) -> Attack:
+    return Attack(id=module.ID, title=title, row=rows[0], rows=rows, expected_unified=expected, run=module.run)
 
 
 ATTACKS: dict[str, Attack] = {a.id: a for a in (
     _attack(logout_replay, title="Stolen access token replayed after universal logout",
-            rows=("incidents", "user_auth"), expected="threat"),
+            rows=("api_access", "incidents", "user_auth"), expected="threat"),
     _attack(refresh_reuse, title="Refresh-token reuse (rotation + reuse detection revokes the family)",
             rows=("credentials",), expected="authentication"),
     _attack(passthrough, title="Token passthrough: an MCP token for one server replayed at another",
-            rows=("mcp",), expected="access"),
+            rows=("cross_domain", "mcp"), expected="access"),
     _attack(confused_deputy, title="Confused deputy: the agent asks for another user's documents",
             rows=("documents",), expected="fga"),
-    _attack(scope_escalation, title="Scope escalation to pricing:write", rows=("api_access", "cross_domain"),
+    _attack(scope_escalation, title="Scope escalation to pricing:write", rows=("cross_domain", "api_access"),
             expected="cross_domain"),
     _attack(id_jag_audience, title="ID-JAG presented to the wrong audience", rows=("cross_domain",),
             expected="cross_domain"),

@@ -20,6 +20,7 @@ from actors.adversary import Adversary
 from actors.agent import LOGIN_PATH, Delegation
 from actors.audit_log import AuditLog, AuditStore
 from actors.browser import Navigate
+from actors.mcp_client import McpAgentClient
 from actors.runtime.actor import HttpActor
 from actors.runtime.clock import ScenarioClock
 from actors.runtime.context import Runtime
@@ -49,10 +50,18 @@ class Stage:
     nursery: trio.Nursery
     adversary: Adversary
     log: io.StringIO
+    _mcp: McpAgentClient | None = attrs.field(default=None, init=False, repr=False)
 
     @property
     def world(self) -> World:
         return self.cast.world
+
+    @property
+    def mcp(self) -> McpAgentClient:
+        """The agent's one MCP client (one seeded stream of client-assertion ids per agent)."""
+        if self._mcp is None:
+            self._mcp = McpAgentClient(agent=self.cast.agents[AGENT])
+        return self._mcp
 
     async def sign_in(self, user: str = "sarah", agent: str = AGENT) -> Delegation:
         """``user`` opens the agent and signs in (phase 2's journey); returns the agent's delegation."""
@@ -70,11 +79,9 @@ def transport_of(name: str) -> Transport:
 
 
 @asynccontextmanager
-async def stage(*, seed: int, transport: str, configuration: str = "unified",
-                extra: Callable[[Runtime], Sequence[HttpActor]] | None = None) -> AsyncIterator[Stage]:
-    """Start the sales cast (and ``extra`` actors) in a fresh runtime; cancelled on exit."""
-    if configuration != "unified":
-        raise NotImplementedError(f"the {configuration} configuration is not wired yet")
+async def fresh_runtime(*, seed: int, transport: str) -> AsyncIterator[tuple[Runtime, trio.Nursery, io.StringIO]]:
+    """A runtime of its own for one attack run: simulated clock at the sales world's epoch,
+    in-memory audit log, structured log kept in memory; everything is cancelled on exit."""
     world = sales_world()
     clock = ScenarioClock.simulated(epoch=world.epoch)
     clock.start()
@@ -86,9 +93,17 @@ async def stage(*, seed: int, transport: str, configuration: str = "unified",
                       audit=audit)
     async with trio.open_nursery() as nursery:
         await nursery.start(audit.run)
+        yield runtime, nursery, log
+        nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def stage(*, seed: int, transport: str,
+                extra: Callable[[Runtime], Sequence[HttpActor]] | None = None) -> AsyncIterator[Stage]:
+    """The unified configuration: the sales cast (and ``extra`` actors) in a fresh runtime."""
+    async with fresh_runtime(seed=seed, transport=transport) as (runtime, nursery, log):
         for actor in extra(runtime) if extra is not None else ():
             runtime.network.register(actor)
             await nursery.start(actor.run)
-        cast = await sales_agent.start_cast(world=world, runtime=runtime, nursery=nursery)
+        cast = await sales_agent.start_cast(world=sales_world(), runtime=runtime, nursery=nursery)
         yield Stage(cast=cast, runtime=runtime, nursery=nursery, adversary=Adversary(runtime=runtime), log=log)
-        nursery.cancel_scope.cancel()

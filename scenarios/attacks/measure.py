@@ -2,8 +2,8 @@
 
 - ``stopped_by``: the layer (``reports.classification``) of the first counted *deny* entry recorded
   while a refused adversary step was being handled — the first layer that said no.
-- ``audit_complete``: the hash chain verifies and every adversary step left at least one entry, by
-  the system it addressed or the ones that system asked, between its bracketing sequence numbers.
+- ``audit_complete``: the hash chain verifies and every adversary step left at least one entry of a
+  platform system (not the agent's own account) between its bracketing sequence numbers.
 """
 
 from __future__ import annotations
@@ -39,10 +39,15 @@ def layer_key(entry: AuditEntry | None) -> str | None:
     return layer_of(entry).key if entry is not None else None
 
 
+def platform_entries(entries: Iterable[AuditEntry]) -> list[AuditEntry]:
+    """Entries of the platform's systems (not the runner, not the agent's own account of itself)."""
+    return [e for e in entries if layer_of(e).counted and layer_of(e).key != "run"]
+
+
 def audit_complete(entries: Sequence[AuditEntry], steps: Iterable[Step]) -> bool:
     if not verify_chain(entries).ok:
         return False
-    return all(in_step(entries, step) for step in steps)
+    return all(platform_entries(in_step(entries, step)) for step in steps)
 
 
 def evidence_of(entry: AuditEntry) -> str:

@@ -67,7 +67,24 @@ async def ask_for_approval(cast: SalesCast, *, action: ProposedAction, rule: App
         scope=rule.rule.scopes, binding_message=action.binding_message,
         resource=cast.approvals.gates[rule.executor].resource, requested_expiry=rule.rule.request_expiry,
         why=verdict.reason)
+    cast.approvals.outcomes[action.id] = outcome
     return approver, outcome
+
+
+def refused_approval(cast: SalesCast, *, agent: str) -> str | None:
+    """Why ``agent`` must not carry out the action it last asked approval for: that request ended
+    without an approval (denied, expired, refused). ``None`` when it was approved or never asked —
+    the hook for a later phase that performs the approved action by other means (phase 6)."""
+    if cast.approvals is None:
+        return None
+    asked = [a for a in cast.world.approvals.actions if a.agent == agent and a.id in cast.approvals.outcomes]
+    if not asked:
+        return None
+    last = max(asked, key=lambda a: cast.approvals.outcomes[a.id].requested_at)
+    outcome = cast.approvals.outcomes[last.id]
+    if outcome.approved:
+        return None
+    return f"the approval of {last.id} was not granted ({outcome.status}: {outcome.reason})"
 
 
 def timeline(cast: SalesCast, *, since: str) -> str:

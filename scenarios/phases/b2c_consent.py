@@ -17,6 +17,7 @@ screen; employees' access is decided by their employer's IT policy, with no scre
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
 from actors.browser import BrowsingResult, Navigate, Submit
@@ -100,7 +101,6 @@ async def phase_review_and_revoke(cast: ConsentCast, phase: PhaseSpec) -> PhaseR
     refreshed_before, _ = await app.refresh(phase.user)
     listing = await browser.ask(Navigate(url=provider.url(CONNECTIONS_PATH)))
     try:
-        import json
         page = json.loads(listing.body) if listing.status == 200 else {}
     except (ValueError, MalformedBody):
         page = {}
@@ -109,7 +109,8 @@ async def phase_review_and_revoke(cast: ConsentCast, phase: PhaseSpec) -> PhaseR
     revoke = await browser.ask(Submit(url=provider.url(REVOKE_PATH), form={
         "client_id": app.client_id, "revoke_guard": page.get("revoke_guard", "")}))
     refreshed_after, error = await app.refresh(phase.user)
-    call = await app.call(phase.user, "GET", f"{provider.base_url}{CALENDAR}/calendars/primary/events")
+    probe = f"{CALENDAR}/calendars/primary/events" if spec.provider == "google" else f"{FITNESS_API}/users/me/activity"
+    call = await app.call(phase.user, "GET", provider.base_url + probe)
     after = await browser.ask(Navigate(url=provider.url(CONNECTIONS_PATH)))
     still_listed = app.client_id in after.body
     ok = (refreshed_before and entry is not None and revoke.status == 200 and not refreshed_after

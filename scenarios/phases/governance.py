@@ -60,6 +60,8 @@ async def phase_7_governance(cast, phase: PhaseSpec) -> PhaseResult:
     certified = [i for i in final.items if i.decision.value == "certified"]
     logged = [e for e in plane.runtime.audit.store.entries() if e.event == "certification.certified"
               and e.details.get("campaign") == campaign["id"]]
+    opened = next(e for e in plane.runtime.audit.store.entries() if e.event == "certification.campaign_opened"
+                  and e.details.get("campaign") == campaign["id"])
     ok = (all(s == 200 for s in results) and len(certified) == len(final.items) and final.closed_at is not None
           and len(logged) == len(final.items))
     return PhaseResult(
@@ -69,4 +71,6 @@ async def phase_7_governance(cast, phase: PhaseSpec) -> PhaseResult:
         facts={"campaign": campaign["id"], "reviewer": owner.name, "e-mail": mail["subject"],
                "entitlements": " | ".join(f"{i.entitlement.label} [{' '.join(i.entitlement.scopes)}]"
                                           for i in final.items),
-               "certified": len(certified), "audit entries": len(logged)})
+               "certified": len(certified), "audit entries": len(logged),
+               "role template": opened.details.get("template") or "none",
+               "outside the template": ", ".join(opened.details.get("outside_template") or []) or "nothing"})

@@ -32,7 +32,7 @@ from scenarios.marketing_cast import AGENT_TYPE, CRM_ACCOUNT, CRM_CLIENT, DATABA
 from scenarios.marketing_checks import grants_left
 from scenarios.phase_result import PhaseResult
 from scenarios.phases.discovery_registration import collect_entitlements, vault_credential
-from scenarios.phases.governance import open_campaign, review_email, submit  # noqa: F401 - open_campaign for tools
+from scenarios.phases.governance import review_email, submit
 from scenarios.world import PhaseSpec
 
 POLICY = {"every_days": 90, "overlap_hours": 24, "lease_hours": 1}
@@ -125,6 +125,9 @@ async def phase_3_review(cast: MarketingCast, phase: PhaseSpec) -> PhaseResult:
         return PhaseResult(number=phase.number, name=phase.name, ok=False, outcome="No campaign was opened.",
                            facts={})
     mail, token = await review_email(plane, spec.owner, campaign.id)
+    last_password, _version = await cast.credentials().secret(DB_CREDENTIAL)  # what the agent holds now
+    in_mail = sum(1 for i in campaign.items if f"{i.entitlement.label or i.entitlement.resource} "
+                  f"[{i.entitlement.system}]" in mail["body"])
     decisions: dict[str, tuple[int, str]] = {}
     pending = []
     for item in campaign.items:
@@ -140,20 +143,24 @@ async def phase_3_review(cast: MarketingCast, phase: PhaseSpec) -> PhaseResult:
                                      decision=decision, comment=comment)
         decisions[e.id] = (status, decision)
     after = await agent_query(cast, SEGMENT)
+    direct = await query(cast, last_password, SEGMENT)
     left = await grants_left(cast)
     revoked = [k for k, (_s, d) in decisions.items() if d == "revoke"]
     ok = (all(s == 200 for s, _d in decisions.values()) and len(revoked) == 2 and after in (401, 403)
-          and not left[DATABASE] and len(pending) == 1)
+          and direct == 401
+          and not left[DATABASE] and len(pending) == 1 and in_mail == len(campaign.items))
     return PhaseResult(
         number=phase.number, name=phase.name, ok=ok,
         outcome=(f"Campaign {campaign.id} (opened by the quarterly schedule) e-mailed {spec.owner} "
                  f"{len(campaign.items)} entitlements; she certified {len(decisions) - len(revoked)} and revoked "
-                 f"the customer database ({len(revoked)} grants), which the database no longer has; the agent's "
-                 f"query is refused (HTTP {after}). One item is left undecided."),
+                 f"the customer database ({len(revoked)} grants), which the database itself no longer has: it refuses "
+                 f"the agent's query (HTTP {after}) and its last password (HTTP {direct}). One item is left "
+                 "undecided."),
         facts={"campaign": campaign.id, "e-mail": mail["subject"], "items": len(campaign.items),
+               "items listed in the e-mail": in_mail,
                "certified": len(decisions) - len(revoked), "revoked": ", ".join(revoked),
                "undecided": ", ".join(pending), "customer-db grants left": len(left[DATABASE]),
-               "agent query after revocation": after})
+               "agent query after revocation": after, "database answer to the agent's last password": direct})
 
 
 async def phase_4_deadline(cast: MarketingCast, phase: PhaseSpec) -> PhaseResult:

@@ -1,8 +1,8 @@
 """The traditional configuration and the traditional-vs-unified comparison (issue 11)."""
 
 from scenarios.traditional.cast import (
-    AGENT_SYSTEMS, SHADOW, SYSTEMS, InventoryRow, TraditionalCast, build_traditional_cast, start_traditional_cast,
+    AGENT_SYSTEMS, SHADOW, SYSTEMS, InventoryRow, Protections, TraditionalCast, build_traditional_cast, start_traditional_cast,
 )
 
-__all__ = ["AGENT_SYSTEMS", "SHADOW", "SYSTEMS", "InventoryRow", "TraditionalCast", "build_traditional_cast",
+__all__ = ["AGENT_SYSTEMS", "SHADOW", "SYSTEMS", "InventoryRow", "Protections", "TraditionalCast", "build_traditional_cast",
            "start_traditional_cast"]

@@ -32,6 +32,19 @@ SHADOW = "sales-team-export-script"
 
 
 @attrs.frozen(kw_only=True)
+class Protections:
+    """The fixes a traditional team might bolt on, each off by default (the traditional column).
+    Switching one on shows in the measured table: nothing in it is a canned value."""
+
+    refuse_unsigned_tokens: bool = False
+    """The hand-rolled bearer check refuses ``alg: none``."""
+    crm_records_per_window: int | None = None
+    """A static CRM rate limit (records per key per 10 minutes)."""
+    crm_approval_above_eur: int | None = None
+    """The CRM refuses opportunities above this amount (no approval flow exists to lift it)."""
+
+
+@attrs.frozen(kw_only=True)
 class InventoryRow:
     """One row of the manual agent spreadsheet."""
 
@@ -52,6 +65,8 @@ class TraditionalCast:
     inventory: tuple[InventoryRow, ...] = ()
     people_passwords: dict[str, str] = attrs.field(factory=dict, repr=False)
     agent_id: str = ""
+    clients: list[LegacyClient] = attrs.field(factory=list)
+    """Every client made through ``client`` (their ``sent`` lists: the run's ground truth)."""
 
     def client(self, system: str, *, key: str | None = None, bearer: str | None = None,
                on_behalf_of: str | None = None, keyless: bool = False) -> LegacyClient:
@@ -59,8 +74,10 @@ class TraditionalCast:
         actor = self.systems[system]
         if key is None and bearer is None and not keyless:
             key = self.config.get(system)
-        return LegacyClient(runtime=self.runtime, system=actor.name, base_url=actor.base_url, key=key,
+        made = LegacyClient(runtime=self.runtime, system=actor.name, base_url=actor.base_url, key=key,
                             bearer=bearer, on_behalf_of=on_behalf_of)
+        self.clients.append(made)
+        return made
 
     @staticmethod
     def records_exposed(client: LegacyClient) -> int:
@@ -103,7 +120,8 @@ def _documents(world: World) -> list[Document]:
     return docs
 
 
-def build_traditional_cast(*, world: World, runtime: Runtime) -> TraditionalCast:
+def build_traditional_cast(*, world: World, runtime: Runtime,
+                           protections: Protections = Protections()) -> TraditionalCast:
     """Build the five systems, register them on ``runtime.network`` (not started yet)."""
     net = runtime.network
     secret = runtime.entropy_for("traditional-config").child("app-secret").token(32)
@@ -113,14 +131,16 @@ def build_traditional_cast(*, world: World, runtime: Runtime) -> TraditionalCast
         return {"name": f"legacy-{name}", "runtime": runtime, "base_url": net.base_url_for(f"legacy-{name}"),
                 "system": name}
 
-    login = LegacyLoginActor(**base("login"), shared_secret=secret)
-    crm = LegacyCrmActor(**base("crm"))
+    unsigned = not protections.refuse_unsigned_tokens
+    login = LegacyLoginActor(**base("login"), shared_secret=secret, accept_unsigned=unsigned)
+    crm = LegacyCrmActor(**base("crm"), records_per_window=protections.crm_records_per_window,
+                         approval_above_eur=protections.crm_approval_above_eur)
     crm.load(crm_seed(world))
-    docs = LegacyDocsActor(**base("docs"), shared_secret=secret)
+    docs = LegacyDocsActor(**base("docs"), shared_secret=secret, accept_unsigned=unsigned)
     for document in _documents(world):
         docs.add(document)
     pricing = LegacyPricingActor(**base("pricing"))
-    pricing.extra_auth.append(hand_rolled_bearer_check(secret=secret))
+    pricing.extra_auth.append(hand_rolled_bearer_check(secret=secret, accept_unsigned=unsigned))
     if world.pricing is not None:
         pricing.prices = {p.sku: p.list_price_eur for p in world.pricing.prices}
     mail = LegacyMailActor(**base("mail"))
@@ -144,10 +164,10 @@ def build_traditional_cast(*, world: World, runtime: Runtime) -> TraditionalCast
                            inventory=inventory, people_passwords=passwords, agent_id=agent_id)
 
 
-async def start_traditional_cast(*, world: World, runtime: Runtime, nursery: trio.Nursery,
-                                 serve: bool = True) -> TraditionalCast:
+async def start_traditional_cast(*, world: World, runtime: Runtime, nursery: trio.Nursery, serve: bool = True,
+                                 protections: Protections = Protections()) -> TraditionalCast:
     """Build and start the traditional cast; ``serve``: also start the network (once per run)."""
-    cast = build_traditional_cast(world=world, runtime=runtime)
+    cast = build_traditional_cast(world=world, runtime=runtime, protections=protections)
     await cast.start(nursery)
     if serve:
         await nursery.start(runtime.network.serve)

@@ -33,8 +33,9 @@ class Measurement:
     unauthorised_actions: int
     time_to_containment: float | None
     """Simulated seconds from the first adversary step to containment; ``None``: not contained."""
-    observed: float
-    """Simulated seconds the step was observed for (what "not contained" means)."""
+    observed: float | None
+    """Simulated seconds the step was observed for (what "not contained" means); ``None``: not known
+    (an attack run in its own runtime reports no observation window)."""
     steps_logged: int
     """Adversary requests that one log (the best single one) attributes: who, what, when."""
     steps_total: int

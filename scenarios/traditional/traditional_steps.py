@@ -119,8 +119,11 @@ class LegacyLoot:
 
     cast: TraditionalCast
     clients: dict[str, LegacyClient] = attrs.field(factory=dict)
+    started_at: float = attrs.field(init=False)
+    """When the configuration file was copied."""
 
     def __attrs_post_init__(self) -> None:
+        self.started_at = self.cast.runtime.clock.now_float()
         owner = self.cast.world.person(self.cast.world.agents[0].owner).email if self.cast.world.agents else ""
         forged = sign_hs256({"sub": owner, "iat": self.cast.runtime.clock.now()},
                             secret=self.cast.config["app_secret"])
@@ -176,3 +179,16 @@ async def loot_after(cast: TraditionalCast, loot: LegacyLoot, *, row: str, step:
                        records=sum(r.records for r in results if r.ok), actions=len(opened),
                        evidence=(f"stolen credentials still accepted: {len(opened)} of {len(everything)}",
                                  *(f"accepted: {c}" for c in opened)))
+
+
+async def day_zero_key(cast: TraditionalCast) -> Measurement:
+    """The agent's CRM key from its configuration file (created at onboarding, never rotated), used now."""
+    crm = cast.systems["crm"]
+    key = crm.keys[cast.config["crm"]]
+    client = cast.client("crm")
+    response = await client.get("/api/customers?limit=100")
+    return measurement(row="credentials", step="step:day-0-key-on-day-46", clients=[client], cast=cast,
+                       started=float(key.created_at), records=client.records_received,
+                       actions=1 if response.status == 200 else 0,
+                       evidence=(f"{key.label} created {cast.runtime.clock.now() - key.created_at} s ago, never rotated",
+                                 f"GET /api/customers with it: HTTP {response.status}"))

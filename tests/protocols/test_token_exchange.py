@@ -149,6 +149,7 @@ def test_delegation_issues_an_at_jwt_for_one_target_with_act_naming_the_agent():
     assert (outcome.event, outcome.decision, outcome.subject, outcome.client_id) == (
         "token.exchanged", Decision.ALLOW, SARAH, "sales-agent")
     assert outcome.details["act_chain"] == ["sales-agent"] and body.access_token in outcome.secrets
+    assert outcome.details["subject_jti"] == f"id-{SARAH}-sales-agent-{NOW}"  # token lineage (reports/lineage.py)
 
 
 def test_default_scope_is_the_targets_and_never_outlives_the_subject():
@@ -166,6 +167,7 @@ def test_may_act_naming_this_actor_is_honoured():
                                                          subject_type=TOKEN_TYPE_ACCESS_TOKEN))
     assert handled.response.status == 200, handled.response.body
     assert handled.outcome.details["act_chain"] == ["sales-agent", "other-app"]
+    assert handled.outcome.details["subject_jti"] == "at-1"
 
 
 def test_chain_nests_act_and_requires_may_act():

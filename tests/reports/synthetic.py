@@ -98,8 +98,8 @@ PHASES = [
               connection="gmail", jti="vaultTokenGmail001", parent_jti="cibaToken000000001"),
         event(DAY0 + "09:40:02.000Z", "vault", "vault.token_denied", agent=AGENT, subject=SARAH, decision="deny",
               reason="integration not allowed for this agent", connection="slack"),
-        event(DAY0 + "09:40:03.000Z", AGENT, "output_filter.blocked", agent=AGENT, subject=SARAH, decision="block",
-              reason="credential in agent output"),
+        event(DAY0 + "09:40:03.000Z", AGENT, "output.blocked", agent=AGENT, subject=SARAH, decision="deny",
+              reason="credential in agent output", channel="email", kinds=["known_secret"]),
     ]),
     (7, "Governance", True, DAY0 + "10:00:00.000Z", [
         *[event(DAY0 + f"10:0{index}:00.000Z", "governance", "certification.certified", agent=AGENT, subject=JOHN,
@@ -131,8 +131,8 @@ SETUP = [
 
 
 def synthetic_entries() -> list[dict[str, Any]]:
-    drafts = [*SETUP, event(DAY0 + "08:00:00.000Z", "runner", "run.started", details={
-        "scenario": "synthetic", "seed": 7, "transport": "channel", "world_sha256": "ab" * 32})]
+    drafts = [*SETUP, event(DAY0 + "08:00:00.000Z", "runner", "run.started", scenario="synthetic", seed=7,
+                            transport="channel", world_sha256="ab" * 32)]
     for number, name, ok, time, body in PHASES:
         drafts += phase(number, name, time, body, ok=ok)
     drafts.append(event(DAY45 + "03:09:00.000Z", "runner", "run.finished", decision="fail"))

@@ -7,6 +7,8 @@ import pytest
 from reports.classification import (
     DEFENCE_LAYERS, LAYERS, RULES, counted_outcome, decision_outcome, layer_of, shown_outcome,
 )
+from reports.findings import find_findings
+from reports.integrity import Integrity
 from tests.reports.helpers import entry
 
 
@@ -15,6 +17,8 @@ from tests.reports.helpers import entry
     ("fga.tuples_written", {}, "fga"),
     ("vault.token_served", {}, "vault"),
     ("output_filter.blocked", {}, "vault"),
+    ("output.blocked", {}, "vault"),       # what actors/output_guard.py emits
+    ("output.redacted", {}, "vault"),
     ("certification.revoked", {}, "access"),
     ("mcp.request_denied", {}, "access"),
     ("id_jag.issued", {}, "cross_domain"),
@@ -70,3 +74,17 @@ def test_runner_and_agent_side_decisions_are_not_counted_but_agent_refusals_are_
     assert counted_outcome(refusal) is None and shown_outcome(refusal) == "deny"
     assert counted_outcome(entry("agent.login_failed", decision="deny")) == "deny"
     assert counted_outcome(entry("ciba.pending", decision="deny")) is None
+
+
+def test_what_the_output_guard_emits_is_a_vault_decision_and_a_block_is_a_finding():
+    """actors/output_guard.py audits ``output.blocked`` (deny) and ``output.redacted`` (allow)."""
+    blocked = entry("output.blocked", seq=1, actor="sales-agent", agent="sales-agent", decision="deny",
+                    reason="credential in agent output", channel="email", kinds=["known_prefix"])
+    redacted = entry("output.redacted", seq=2, actor="sales-agent", agent="sales-agent", decision="allow",
+                     reason="secret-like text redacted from agent output", channel="slack", kinds=["entropy"])
+    assert layer_of(blocked).key == layer_of(redacted).key == "vault"
+    assert (counted_outcome(blocked), counted_outcome(redacted)) == ("deny", "allow")
+    intact = Integrity(chain_ok=True, entries=2, broken_seq=None, last_hash="", problems=())
+    findings = find_findings(integrity=intact, phases=[], entries=[blocked, redacted], incidents=[])
+    assert [(f.severity, f.title) for f in findings if f.severity == "medium"] == [
+        ("medium", "Credential caught in agent output")]

@@ -93,3 +93,18 @@ def test_redemption_and_refresh_families_link_tokens_and_the_vault_hands_them_ov
     assert (served.kind, served.issuer, served.holder) == ("vault_token", "crm", "agent")
     redeemed = next(node for node in lineage.nodes if node.key == key("pat-1"))
     assert (redeemed.issuer, redeemed.kind) == ("pricing-as", "access_token")
+
+
+def test_a_delegated_exchange_hangs_below_the_token_it_exchanged():
+    """``token.exchanged`` as the IdP audits it (protocols/oidc/token_exchange_grant.py): the subject
+    token's jti in clear under ``subject_jti``; the ID token was issued with its jti fingerprinted."""
+    lineage = build_lineage(numbered(
+        entry("token.issued", actor="idp", agent="agent", grant_type="authorization_code", jti="at-1",
+              id_token_jti=redacted("id-1")),
+        entry("token.exchanged", actor="idp", agent="agent", jti="ex-1", subject_jti="id-1",
+              subject_token_type=redacted("urn:ietf:params:oauth:token-type:id_token"), audience="mcp-crm"),
+        entry("token.exchanged", actor="idp", agent="agent", jti="ex-2", subject_jti="ex-1", audience="agent-2"),
+    ))
+    assert {(e.parent, e.child, e.relation) for e in lineage.edges} == {
+        (key("id-1"), key("ex-1"), "derived"), (key("ex-1"), key("ex-2"), "derived")}
+    assert lineage.depth()[key("ex-2")] == 2

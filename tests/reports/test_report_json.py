@@ -18,7 +18,7 @@ SCHEMA = Path(__file__).resolve().parents[2] / "reports" / "report.schema.json"
 # The classification documented in reports/classification.py, restated as longest-prefix matching.
 LAYER_PREFIXES = {
     "authz.": "fga", "fga.": "fga", "rag.": "fga",
-    "vault.": "vault", "credential.": "vault", "secret.": "vault", "output_filter.": "vault",
+    "vault.": "vault", "credential.": "vault", "secret.": "vault", "output.": "vault", "output_filter.": "vault",
     "access.": "access", "policy.": "access", "jit.": "access", "entitlement.": "access", "certification.": "access",
     "review.": "access", "lifecycle.": "access", "agent.deprovisioned": "access", "mcp.": "access",
     "resource.": "access", "api.": "access", "pricing.": "access", "trust.": "cross_domain",
@@ -142,7 +142,7 @@ def expected_summary(entries: list[dict], run: dict) -> dict:
         1 for e in events if e["event"].startswith(("discovery.", "shadow_ai."))
         and str(e["details"].get("level") or e["details"].get("risk") or "").upper() in ("HIGH", "CRITICAL"))
     medium = approvals["denied"] + approvals["expired"] + sum(
-        1 for e in events if e["event"].startswith("output_filter.") and outcome(e) == "deny")
+        1 for e in events if e["event"].startswith(("output.", "output_filter.")) and outcome(e) == "deny")
     info = len({(layer(e), e["event"], e["reason"] or "") for e in events if outcome(e) == "deny"})
     critical = 0 if chain_is_intact(entries) and run["audit_entries"] == len(entries) else 1
     return {

@@ -8,7 +8,9 @@ import sqlite3
 
 import pytest
 
+from reports.integrity import run_started_details
 from scenarios.cli import main
+from tests.reports.helpers import entry
 
 
 def report_cli(capsys, run_dir):
@@ -105,3 +107,10 @@ def test_a_bad_run_dir_gives_one_line_and_exit_2(capsys, tmp_path, prepare, frag
     code, out, err = report_cli(capsys, run_dir)
     assert code == 2 and out == ""
     assert fragment in err and len(err.strip().splitlines()) == 1
+
+
+def test_run_started_details_are_read_flat_and_from_older_nested_runs():
+    header = {"scenario": "sales-agent", "seed": 1, "transport": "channel", "world_sha256": "ab" * 32}
+    flat = entry("run.started", actor="runner", **header)
+    nested = entry("run.started", actor="runner", details=header)  # run directories written before the flattening
+    assert run_started_details((flat,)) == run_started_details((nested,)) == header

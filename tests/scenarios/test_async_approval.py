@@ -2,17 +2,18 @@
 approval phases against a small cast: denial and silence are reported as refusals, nothing runs."""
 
 import json
+import re
 
 import attrs
 import pytest
 
 from actors.runtime.network import Transport
 from protocols import rar
-from scenarios.phases.async_approval import phase_5_async_approval
+from scenarios.phases.async_approval import phase_5_async_approval, refused_approval
 from scenarios.phases.procurement import phase_purchase
 from scenarios.world import WorldError, load_world, parse_world
 from scenarios.library import SCENARIOS
-from tests.actors.ciba_helpers import ACTION, WORLD, mini_cast, make_world
+from tests.actors.ciba_helpers import ACTION, AGENT, WORLD, mini_cast, make_world
 
 SCOPES = "email:send drive:write crm:update"
 
@@ -116,7 +117,7 @@ def test_bad_approval_sections_are_one_line_world_errors(change, where):
     with pytest.raises(WorldError) as caught:
         parse_world(source.replace(*change), source="ciba-test.toml")
     message = str(caught.value)
-    assert message.startswith(f"ciba-test.toml: {where}") and "\n" not in message
+    assert re.match(rf"ciba-test\.toml(:\d+)?: {re.escape(where)}", message) and "\n" not in message
 
 
 def spec(cast, number):
@@ -140,6 +141,16 @@ async def test_phase_5_reports_a_clear_refusal_when_denied(transport, autojump_c
             "Sales proposal deny-me (Acme Corp, 450 000.00 EUR) was not carried out: Sarah Johnson refused it. "
             "None of its actions (send by e-mail, save to Drive, update the CRM) was performed.")
         assert "Sarah Johnson did not answer within 15 minutes" in reports[1].reason
+        assert refused_approval(cast, agent=AGENT) == \
+            "the approval of ignore-me was not granted (expired: nobody answered before the request expired)"
+
+
+async def test_a_granted_approval_clears_the_way(autojump_clock):
+    async with mini_cast(Transport.CHANNEL, make_world("poll", actions=("approve-me",))) as cast:
+        assert refused_approval(cast, agent=AGENT) is None                  # nothing asked yet
+        assert (await phase_5_async_approval(cast, spec(cast, 1))).ok
+        assert refused_approval(cast, agent=AGENT) is None
+        assert cast.approvals.outcomes["approve-me"].approved
 
 
 async def test_phase_5_asks_nobody_below_the_threshold(autojump_clock):

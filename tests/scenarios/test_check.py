@@ -146,7 +146,8 @@ def test_the_shipped_sales_agent_expectations_hold_on_its_run(channel_run):
 
 
 def test_check_fails_naming_the_expectation_a_changed_world_breaks(tmp_path, capsys):
-    # the purchasing policy changes: 5 000 EUR no longer needs approval, so no CIBA request is made
+    # the purchasing policy changes: up to 6 000 EUR needs no approval, so no CIBA request is made for the
+    # 5 000 EUR (and 2 400 EUR) purchases
     changed = PROCUREMENT.replace('above = "1000.00"', 'above = "6000.00"')
     assert changed != PROCUREMENT
     world = tmp_path / "procurement-changed.toml"
@@ -157,7 +158,6 @@ def test_check_fails_naming_the_expectation_a_changed_world_breaks(tmp_path, cap
     line = changed[:changed.index('[[expectations]]\nkind = "approval"\ntype')].count("\n") + 1
     unmet = [row for row in out.splitlines() if row.startswith("UNMET")]
     assert unmet[0] == (f"UNMET  procurement-changed.toml:{line}  a 5 000 EUR licence purchase needs Maria's "
-                        "approval, and gets it — no CIBA request for 5 000.00 EUR (requests seen: 2 400.00, "
-                        "12 500.00 EUR)")
+                        "approval, and gets it — no CIBA request for 5 000.00 EUR (requests seen: 12 500.00 EUR)")
     assert f"procurement-changed.toml:{line}: expectations[0]: a 5 000 EUR licence purchase" in out
     assert "expectations UNMET" in out

@@ -1,11 +1,14 @@
 """The command line: help, one-line errors with exit 2, verify detecting tampering."""
 
+import hashlib
+import json
 import shutil
 import sqlite3
 
 import pytest
 
 from scenarios.cli import main
+from scenarios.world import WORLDS_DIR
 
 
 def run_cli(capsys, *argv):
@@ -15,7 +18,7 @@ def run_cli(capsys, *argv):
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["verify", "--help"], ["serve", "--help"],
-                                  ["scenarios", "--help"]])
+                                  ["scenarios", "--help"], ["check", "--help"]])
 def test_every_help_is_clear(capsys, argv):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
@@ -37,6 +40,9 @@ def test_scenarios_lists_one_line_each(capsys):
     (["run", "sales-agent", "--world", "/nonexistent/world.toml"], "no such world file"),
     (["verify", "/nonexistent/run"], "not a run directory"),
     (["frobnicate"], "invalid choice"),
+    (["check"], "the following arguments are required: FILE"),
+    (["check", "/nonexistent/world.toml"], "no such world file"),
+    (["check", str(WORLDS_DIR / "procurement.toml"), "--scenario", "nope"], "invalid choice"),
 ])
 def test_bad_arguments_give_one_line_and_exit_2(capsys, argv, fragment):
     code, _, err = run_cli(capsys, *argv)
@@ -45,8 +51,8 @@ def test_bad_arguments_give_one_line_and_exit_2(capsys, argv, fragment):
 
 
 @pytest.mark.parametrize("text,fragment", [
-    ("not toml [", "invalid TOML"),
-    ('[scenario]\nname = "x"\n', "organization: missing table"),
+    ("not toml [", "world.toml:1: invalid TOML"),
+    ('[scenario]\nname = "x"\n', "world.toml:1: organization: missing table"),
 ])
 def test_bad_world_file_gives_one_line_and_exit_2(capsys, tmp_path, text, fragment):
     world = tmp_path / "world.toml"
@@ -55,21 +61,40 @@ def test_bad_world_file_gives_one_line_and_exit_2(capsys, tmp_path, text, fragme
     assert code == 2 and fragment in err and str(world) in err and len(err.strip().splitlines()) == 1
 
 
-def test_verify_names_the_tampered_entry(capsys, channel_run, tmp_path):
-    copy = tmp_path / "run"
-    shutil.copytree(channel_run.out_dir, copy)
-    code, out, _ = run_cli(capsys, "verify", str(copy))
-    assert code == 0 and "intact" in out
-    with sqlite3.connect(copy / "audit.sqlite") as db:
-        db.execute("UPDATE audit_entries SET decision = 'deny' WHERE seq = 3")
-    code, _, err = run_cli(capsys, "verify", str(copy))
-    assert code == 1 and "entry 3" in err and "altered" in err
+PROCUREMENT = (WORLDS_DIR / "procurement.toml").read_text()
 
 
-def test_verify_detects_a_deleted_entry(capsys, channel_run, tmp_path):
-    copy = tmp_path / "run"
-    shutil.copytree(channel_run.out_dir, copy)
-    with sqlite3.connect(copy / "audit.sqlite") as db:
-        db.execute("DELETE FROM audit_entries WHERE seq = 2")
-    code, _, err = run_cli(capsys, "verify", str(copy))
-    assert code == 1 and "entry 3" in err
+@pytest.mark.parametrize("old,new,fragment", [
+    ('manager = "lena"', 'manager = "bob"', "people[0].manager: unknown person 'bob'"),
+    ('kind = "no_secrets"', 'kind = "no_secret"', "kind: must be one of access"),
+    ('name = "procurement"', 'name = "marketing-x"', "scenario.name: no scenario 'marketing-x' in the library"),
+])
+def test_check_with_a_malformed_world_gives_file_line_and_exit_2(capsys, tmp_path, old, new, fragment):
+    assert old in PROCUREMENT
+    world = tmp_path / "w.toml"
+    world.write_text(PROCUREMENT.replace(old, new, 1))
+    line = PROCUREMENT[:PROCUREMENT.index(old)].count("\n") + 1
+    code, out, err = run_cli(capsys, "check", str(world), "--out", str(tmp_path / "out"))
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"{world}:{line}: ") and fragment in err
+
+
+def test_check_needs_expectations(capsys, tmp_path):
+    world = tmp_path / "w.toml"
+    world.write_text(PROCUREMENT[:PROCUREMENT.index("[[expectations]]")])
+    code, _, err = run_cli(capsys, "check", str(world), "--out", str(tmp_path / "out"))
+    assert code == 2 and "no [[expectations]] to check" in err and not (tmp_path / "out").exists()
+
+
+def test_run_uses_the_world_file_given(capsys, tmp_path):
+    world = tmp_path / "my-procurement.toml"
+    assert PROCUREMENT.count("delay = 600") == 1
+    world.write_text(PROCUREMENT.replace("delay = 600", "delay = 900"))  # Maria approves five minutes later
+    code, _, err = run_cli(capsys, "run", "procurement", "--world", str(world), "--out", str(tmp_path / "out"),
+                           "--quiet")
+    assert code == 0, err
+    meta = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert meta["world_file"] == "my-procurement.toml"
+    assert meta["world_sha256"] == hashlib.sha256(world.read_bytes()).hexdigest()
+    entries = [json.loads(line) for line in (tmp_path / "out" / "audit.jsonl").read_text().splitlines()]
+    assert [e["details"]["waited"] for e in entries if e["event"] == "ciba.approved"] == [900]

@@ -3,9 +3,8 @@
 import pytest
 import trio
 
+from actors.governance_connectors import AgentAccounts, IntegrationConnector
 from actors.runtime.network import Transport
-from protocols.http import HttpRequest
-from scenarios.control_plane import start_control_plane
 from scenarios.phases.discovery_registration import scan
 from scenarios.phases.governance import open_campaign, review_email, submit
 from scenarios.sales_governance import attach_control_plane
@@ -22,7 +21,12 @@ def test_phases_1_and_7_pass_over_both_transports(which, request):
     assert "privileged access" in reasons and "no owner" in reasons and "no governance" in reasons
     assert by_number[1].facts["old static key"].startswith("refused")
     assert by_number[1].facts["lifecycle"] == "discovered → registered → active"
-    assert by_number[7].facts["certified"] >= 2
+    # the review lists every system the agent reaches: CRM, Google Workspace, pricing DB, e-mail, calendar
+    listed = by_number[7].facts["entitlements"]
+    for system in ("CRM (Salesforce)", "Google Workspace (Drive)", "pricing DB (pricing AS", "E-mail (Gmail)",
+                   "Calendar (Google Calendar)"):
+        assert system in listed, system
+    assert by_number[7].facts["certified"] == by_number[7].facts["entitlements"].count(" | ") + 1 >= 5
 
 
 class _Bare:
@@ -97,8 +101,8 @@ async def test_only_the_owner_can_decide_and_undecided_items_are_revoked_at_the_
         await trio.sleep(15 * 86400)
         events = [e.event for e in runtime.audit.store.entries()]
         assert "certification.reminder_sent" in events and "certification.campaign_closed" in events
-        integrations = await plane.governance.connectors[0].entitlements(
-            type("A", (), {"on": lambda self, s: ["svc-sales-automation"]})())
+        crm = next(c for c in plane.governance.connectors if isinstance(c, IntegrationConnector))
+        integrations = await crm.entitlements(AgentAccounts(id=agent.id, accounts=(("crm", "svc-sales-automation"),)))
         assert integrations == []
         status, body = await submit(plane, campaign_id=john_campaign["id"], token=john_token, entitlement=item,
                                     decision="certify")

@@ -3,6 +3,8 @@ transports, and one-line ``WorldError`` messages for broken sections."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from actors.fga_client import FgaClient
@@ -94,7 +96,7 @@ def test_broken_fga_sections_are_one_line_world_errors(text, fragment):
     with pytest.raises(WorldError) as info:
         parse_world(text, source=str(WORLD_FILE))
     message = str(info.value)
-    assert message.startswith(f"{WORLD_FILE}: ") and fragment in message and "\n" not in message
+    assert re.match(rf"{re.escape(str(WORLD_FILE))}:\d+: ", message) and fragment in message and "\n" not in message
 
 
 def test_a_world_without_fga_has_no_store():

@@ -82,6 +82,9 @@ async def test_marketing_agent_ends_with_no_grant_anywhere_and_its_history_kept(
             results[phase.number] = await MARKETING_PHASES[phase.number](cast, phase)
             assert results[phase.number].ok, (phase.number, results[phase.number].outcome, results[phase.number].facts)
         after = await ask_every_system(cast)
+        again = await cast.runtime.network.send(HttpRequest(
+            method="POST", url=cast.control.governance.url(f"/agents/{AGENT}/deprovision"),
+            headers={"authorization": f"Bearer {cast.control.governance_token}"}))
         entries = runtime.audit.store.entries()
         record = await cast.control.security.get(AGENT)
         history = await cast.control.security.history(AGENT)
@@ -95,6 +98,8 @@ async def test_marketing_agent_ends_with_no_grant_anywhere_and_its_history_kept(
     assert after == {"database accounts": [], "crm integrations": [], "vaulted credentials in force": [],
                      "token vault grants": [], "token vault registration": False, "idp registration": False,
                      "idp authenticates the agent": False, "fga tuples": [], "fga allows campaign assets": False}
+    # deprovisioning again finds nothing to remove (and the retired record stays as it is)
+    assert again.status == 200 and again.json()["removed"] == [] and again.json()["remaining"] == []
     # the registry keeps the decommissioned record and its history
     assert record["lifecycleState"] == "decommissioned"
     assert [c["after"] for h in history for c in h["changes"] if c["attribute"] == "lifecycleState"] == \

@@ -1,11 +1,13 @@
 """Phase 6 in the scenario run over both transports, the vault's store in the run directory, and
 the world-file sections of the vault (each mistake a one-line error naming the field)."""
 
+import re
 import sqlite3
 
 import pytest
 
 from scenarios.library import SCENARIOS
+from scenarios.toml_lines import index_toml
 from scenarios.world import WorldError, parse_world
 
 BASE = SCENARIOS["sales-agent"].world_file.read_text()
@@ -44,9 +46,9 @@ def world_with(old: str, new: str) -> str:
 
 BAD = [
     (('salesforce = ["crm.read"]', 'salesforce = ["crm.read", "crm.admin"]'),
-     "agents[sales-agent-prod-001].integrations.salesforce: scopes not offered by the integration: crm.admin"),
+     "agents[0].integrations.salesforce: scopes not offered by the integration: crm.admin"),
     (('google-drive = ["drive.file"]', 'dropbox = ["files"]'),
-     "agents[sales-agent-prod-001].integrations.dropbox: unknown integration 'dropbox'"),
+     "agents[0].integrations.dropbox: unknown integration 'dropbox'"),
     (('kind = "crm"', 'kind = "erp"'), "providers[0].kind: must be one of crm, google-workspace, slack, got 'erp'"),
     (('api = "/crm/v1"', 'api = "/crm/v2"'), "integrations[0].api: a crm provider serves /crm/v1, not /crm/v2"),
     (('scopes = ["crm.read", "crm.write"]', 'scopes = ["crm.read", "drive.file"]'),
@@ -63,13 +65,16 @@ BAD = [
 def test_vault_world_mistakes_are_one_line_errors(change, message):
     with pytest.raises(WorldError) as error:
         parse_world(world_with(*change), source=SOURCE)
-    assert str(error.value) == f"{SOURCE}: {message}"
+    where = message.split(":")[0]
+    assert re.fullmatch(rf"{re.escape(SOURCE)}:\d+: {re.escape(message)}", str(error.value))
+    assert error.value.line == index_toml(world_with(*change)).line_of(where)
 
 
 def test_a_world_without_a_vault_has_none_and_agents_cannot_list_integrations():
     start = BASE.index("[vault]")
     no_vault = BASE[:start]
-    world = parse_world(no_vault.replace('[agents.integrations]', '[agents.unused]'), source=SOURCE)
+    grants = no_vault[no_vault.index("[agents.integrations]"):no_vault.index("[[phases]]")]
+    world = parse_world(no_vault.replace(grants, ""), source=SOURCE)
     assert world.connected.vault is None and world.connected.providers == ()
     with pytest.raises(WorldError, match="agents list integrations but the world has no \\[vault\\]"):
         parse_world(no_vault + BASE[BASE.index("[[providers]]"):], source=SOURCE)

@@ -6,6 +6,8 @@ validated, echoed, carried in the token) and the consumer's check of the approva
 """
 
 import json
+import re
+from urllib.parse import urlencode
 
 import pytest
 
@@ -99,7 +101,7 @@ def test_poll_flow_pending_slow_down_approval_token_and_single_use():
     handled = world.bc_authorize()
     assert handled.outcome.event == "ciba.requested" and handled.outcome.subject == "u-sarah"
     ack = Acknowledgement.from_response(handled.response)
-    assert (ack.expires_in, ack.interval) == (600, 30) and len(ack.auth_req_id) >= 32
+    assert (ack.expires_in, ack.interval) == (600, 30) and re.fullmatch(r"[A-Za-z0-9_-]{32}", ack.auth_req_id)  # 192 bits
     assert ack.auth_req_id in handled.outcome.secrets
     prompt, mail = world.prompt()
     assert prompt.binding_message == "ACME-Q1 450k" and prompt.summary[0]["amount"] == "450 000.00 EUR"
@@ -396,3 +398,28 @@ def test_device_answers_must_be_genuine_fresh_and_about_what_was_shown():
     assert error_of(world.answer(prompt, decision=Decision.DENY, now=NOW + 70)) == (400, "invalid_grant")  # decided
     assert error_of(call(world.provider, HttpRequest.form_post(url=ISSUER + DECISION_PATH, params={}))) == \
         (400, "invalid_request")
+
+
+def test_a_repeated_parameter_is_invalid_request():
+    """CIBA §13: a parameter included more than once is ``invalid_request``; nothing is opened."""
+    world = World()
+    form = urlencode({"scope": "openid email:send", "login_hint": "sarah@acme.test", **world.auth()})
+    body = (form + "&login_hint=bob%40acme.test").encode()
+    handled = call(world.provider, HttpRequest(method="POST", url=ISSUER + "/bc-authorize", body=body,
+                                               headers={"content-type": "application/x-www-form-urlencoded"}))
+    assert error_of(handled) == (400, "invalid_request") and len(world.bc.ledger) == 0
+
+
+def test_bad_client_authentication_at_the_token_endpoint_changes_nothing():
+    """A CIBA token request with a wrong client assertion is ``401 invalid_client`` (CIBA §11); it does
+    not count as a poll, so the genuine client's next request is neither slowed down nor refused."""
+    world = World()
+    ack = Acknowledgement.from_response(world.bc_authorize().response)
+    assert error_of(world.poll(ack.auth_req_id, NOW + 30)) == (400, "authorization_pending")
+    forged = world.poll(ack.auth_req_id, NOW + 31, signer="other")
+    assert error_of(forged) == (401, "invalid_client")
+    assert error_of(world.poll(ack.auth_req_id, NOW + 60)) == (400, "authorization_pending")
+    prompt, _ = world.prompt()
+    world.answer(prompt, now=NOW + 70)
+    assert error_of(world.poll(ack.auth_req_id, NOW + 71, signer="other")) == (401, "invalid_client")
+    assert world.poll(ack.auth_req_id, NOW + 72).response.status == 200      # the token still goes to its client
