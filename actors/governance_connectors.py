@@ -164,7 +164,8 @@ class IntegrationConnector:
     label: str = ""
 
     async def _call(self, method: str, path: str, body: Any = None) -> Any:
-        return await AdminApi(system=self.system, base_url=self.base_url, send=self.client.send).call(method, path, body)
+        api = AdminApi(system=self.system, base_url=self.base_url, send=self.client.send)
+        return await api.call(method, path, body)
 
     async def entitlements(self, agent: AgentAccounts) -> list[Entitlement]:
         accounts = set(agent.on(self.system))

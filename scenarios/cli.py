@@ -1,4 +1,4 @@
-"""The ``trustbench`` command line: run, check, report, verify, serve, scenarios.
+"""The ``trustbench`` command line: run, check, report, verify, serve, scenarios, attacks.
 
 Every failure the user can cause (bad argument, bad world file, missing run directory) ends with a
 one-line message on stderr and exit status 2; a failed audit-chain verification (``verify``, or a
@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--out", type=Path, default=Path("runs/serve"), help="where the audit log and log go (default runs/serve)")
 
     commands.add_parser("scenarios", help="list the scenarios", description="List the built-in scenarios.")
+    from scenarios.attacks.cli import add_attacks_parser
+
+    add_attacks_parser(commands, seed=_seed)
     return parser
 
 
@@ -161,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if result.ok and result.report.ok else EXIT_FAILED
         if args.command == "check":
             return _check(args)
+        if args.command == "attacks":
+            from scenarios.attacks.cli import run_attacks
+
+            return run_attacks(args, error=CliError)
         if args.command == "report":
             from reports import render_run
 

@@ -294,7 +294,8 @@ class DatabaseActor(HttpActor):
                     user.until.pop((table, op), None)
             await self.audit("db.privileges_revoked", agent=user.name, decision="allow", reason="REVOKE",
                              revoked=revoked)
-            return HttpResponse.json_body({"name": user.name, "revoked": revoked, "grants": user.grants(now=self.runtime.clock.now())})
+            return HttpResponse.json_body({"name": user.name, "revoked": revoked,
+                                           "grants": user.grants(now=self.runtime.clock.now())})
         raise UndefinedObject(f"no endpoint {method} {request.path}")
 
     def _privileges(self, grants: Any) -> dict[str, set[str]]:

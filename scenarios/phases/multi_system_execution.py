@@ -27,6 +27,7 @@ from actors.storage.vault_store import ACTIVE
 from actors.vault_client import DelegationExpired
 from protocols.oauth.errors import OAuthError
 from scenarios.phase_result import PhaseResult
+from scenarios.phases.async_approval import refused_approval
 from scenarios.sales_agent import SalesCast
 from scenarios.world import PhaseSpec
 
@@ -105,12 +106,14 @@ async def phase_6_multi_system_execution(cast: SalesCast, phase: PhaseSpec) -> P
     person, manager = cast.world.person(phase.user), None
     if person.manager:
         manager = cast.world.person(person.manager)
-    tools = cast.vault.tools.get(phase.agent)
 
     def failed(why: str, **facts: Any) -> PhaseResult:
         return PhaseResult(number=phase.number, name=phase.name, ok=False, outcome=f"Not executed: {why}.",
                            facts=facts)
 
+    if why := refused_approval(cast, agent=phase.agent):
+        return failed(why)
+    tools = cast.vault.tools.get(phase.agent)
     if tools is None or cast.vault.vault is None or manager is None:
         return failed("the world has no vault, no integrations for this agent, or no manager for the user")
     providers = sorted({cast.vault.integrations[name].provider for name in ("salesforce", "google-drive", "gmail",

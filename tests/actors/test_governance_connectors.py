@@ -25,7 +25,7 @@ async def register(cast):
     await plane.security.replace(AGENT, lifecycleState="active")
 
 
-async def test_review_lists_vault_and_pricing_grants_and_revocation_removes_them(channel_cast):
+async def test_review_lists_vault_and_pricing_grants_and_revocation_removes_them(channel_cast, autojump_clock):
     cast = channel_cast
     subject = await sign_in(cast)
     status = await connect_accounts(cast, user="sarah", agent=AGENT, providers=["google-workspace"])
@@ -73,7 +73,7 @@ async def test_review_lists_vault_and_pricing_grants_and_revocation_removes_them
     assert "vault.grant_revoked" in events and "access.client_removed" in events
 
 
-async def test_admin_grant_apis_refuse_without_an_operator_token_and_on_unknown_names(channel_cast):
+async def test_admin_grant_apis_refuse_without_an_operator_token_and_on_unknown_names(channel_cast, autojump_clock):
     cast = channel_cast
     vault, pricing_as = cast.vault.vault, cast.cross_domain.pricing_as
     token = cast.control.admin_tokens[vault.name].issue()

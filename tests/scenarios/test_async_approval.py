@@ -9,6 +9,7 @@ import pytest
 
 from actors.runtime.network import Transport
 from protocols import rar
+from scenarios.phases.multi_system_execution import phase_6_multi_system_execution
 from scenarios.phases.async_approval import phase_5_async_approval, refused_approval
 from scenarios.phases.procurement import phase_purchase
 from scenarios.world import WorldError, load_world, parse_world
@@ -143,6 +144,11 @@ async def test_phase_5_reports_a_clear_refusal_when_denied(transport, autojump_c
         assert "Sarah Johnson did not answer within 15 minutes" in reports[1].reason
         assert refused_approval(cast, agent=AGENT) == \
             "the approval of ignore-me was not granted (expired: nobody answered before the request expired)"
+        # phase 6 then refuses to carry the proposal out by other means
+        executed = await phase_6_multi_system_execution(cast, spec(cast, 2))
+        assert not executed.ok and executed.outcome == (
+            "Not executed: the approval of ignore-me was not granted "
+            "(expired: nobody answered before the request expired).")
 
 
 async def test_a_granted_approval_clears_the_way(autojump_clock):

@@ -3,6 +3,7 @@
 Each kind is checked on a small hand-written audit log (met and unmet); then the shipped world
 files pass end to end, and a deliberately changed copy fails naming the unmet expectation."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,22 @@ def test_check_fails_naming_the_expectation_a_changed_world_breaks(tmp_path, cap
                         "approval, and gets it — no CIBA request for 5 000.00 EUR (requests seen: 12 500.00 EUR)")
     assert f"procurement-changed.toml:{line}: expectations[0]: a 5 000 EUR licence purchase" in out
     assert "expectations UNMET" in out
+
+
+def test_check_fails_when_an_fga_tuple_of_the_sales_world_is_removed(tmp_path, capsys):
+    # without the "blocked" tuple the sales team (Sarah) can read the credit-risk file again
+    text = (WORLDS_DIR / "sales-agent.toml").read_text()
+    tuple_line = '  { user = "team:sales#member", relation = "blocked", object = "resource:crm/accounts/acme-corp/credit-risk" },\n'
+    assert tuple_line in text
+    changed = text.replace(tuple_line, "")
+    (tmp_path / "sales-agent.mcp.toml").write_text((WORLDS_DIR / "sales-agent.mcp.toml").read_text())
+    world = tmp_path / "sales-changed.toml"
+    world.write_text(changed)
+    code = main(["check", str(world), "--quiet", "--out", str(tmp_path / "run")])
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    line = changed[:changed.index('[[expectations]]\nkind = "access"\nuser = "sarah"\nresource = "crm://accounts/acme-corp/'
+                                  'credit-risk"')].count("\n") + 1
+    (unmet,) = out.splitlines()
+    assert re.match(rf"UNMET  sales-changed\.toml:{line}  the credit-risk file stays blocked for the sales team — "
+                    r"allowed \d+ times?, denied 0 times \(e\.g\. seq \d+: allowed\)$", unmet), unmet

@@ -86,12 +86,13 @@ async def test_unified_configuration_refuses_the_attack_and_records_why(attack_i
         await _control(attack_id, st)
         entries = st.runtime.audit.store.entries()
         secrets = [s for s in st.runtime.secrets if len(s) >= 8]
+        log = st.log.getvalue()
     assert (outcome.attack, outcome.configuration) == (attack_id, "unified")
     assert outcome.stopped and outcome.stopped_by == attack.expected_unified
     assert outcome.records_exposed == 0 and outcome.unauthorised_actions == 0
     assert outcome.time_to_containment is not None and outcome.time_to_containment >= 0
     assert outcome.audit_complete and verify_chain(entries).ok
-    assert not [secret for secret in secrets if secret in "\n".join(outcome.evidence)]
+    assert secrets and not [secret for secret in secrets if secret in "\n".join(outcome.evidence) or secret in log]
     assert steps and not any(step.ok for step in steps)
     layers = set()
     for event, reason in REFUSALS[attack_id]:
