@@ -8,7 +8,8 @@ integration with ``crm.read``; the vault checks the token against the IdP's keys
 registration and the user's connection, and answers with a short-lived provider token (never a
 refresh token). The server then calls the CRM as the user — the CRM applies its own sharing rules
 (territories) on top of the FGA check the gate already made. Tokens are reused while they have
-more than a minute left, per user, and registered with the run's secret registry.
+more than a minute left, per user and acting agent (so each delegation shows in the vault's audit),
+and registered with the run's secret registry.
 
 URI → CRM API (``/crm/v1``):
 
@@ -73,16 +74,17 @@ class CrmViaVault:
     resource: str
     """The CRM API's resource identifier (RFC 8707), as the vault's integration names it."""
     scope: tuple[str, ...]
-    _held: dict[str, _Held] = attrs.field(factory=dict, init=False, repr=False)
+    _held: dict[tuple[str, str], _Held] = attrs.field(factory=dict, init=False, repr=False)
     _entropy: SeededEntropy = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         self._entropy = self.runtime.entropy_for(self.client_id).child("vault-client")
 
-    async def token(self, *, subject: str, subject_token: str) -> str:
-        """The user's CRM token from the vault, exchanged for ``subject_token`` (the MCP access token)."""
+    async def token(self, *, subject: str, agent: str, subject_token: str) -> str:
+        """The user's CRM token from the vault, exchanged for ``subject_token`` (the MCP access token
+        ``agent`` presented on ``subject``'s behalf)."""
         now = self.runtime.clock.now()
-        held = self._held.get(subject)
+        held = self._held.get((subject, agent))
         if held is not None and held.expires_at - now > REUSE_MARGIN:
             return held.token
         vault = self.vault_url.rstrip("/")
@@ -104,10 +106,10 @@ class CrmViaVault:
         if served.refresh_token is not None:
             raise CrmUnavailable("the token vault sent a refresh token; this server refuses to hold one")
         self.runtime.secrets.add(served.access_token)
-        self._held[subject] = _Held(token=served.access_token, expires_at=now + (served.expires_in or 0))
+        self._held[(subject, agent)] = _Held(token=served.access_token, expires_at=now + (served.expires_in or 0))
         return served.access_token
 
-    async def read(self, uri: str, *, subject: str, subject_token: str) -> dict[str, Any] | None:
+    async def read(self, uri: str, *, subject: str, agent: str, subject_token: str) -> dict[str, Any] | None:
         """The resource's data as the CRM shows it to the user; ``None`` for a URI the CRM does not
         answer or an account the user cannot see there. Raises :class:`CrmUnavailable`."""
         target = crm_account(uri)
@@ -115,7 +117,7 @@ class CrmViaVault:
             return None
         account, part = target
         api = ApiClient(network=self.runtime.network, base=self.resource,
-                        token=await self.token(subject=subject, subject_token=subject_token))
+                        token=await self.token(subject=subject, agent=agent, subject_token=subject_token))
         try:
             if part == "contacts":
                 record = await api.get(f"/accounts/{account}")

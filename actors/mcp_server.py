@@ -305,7 +305,7 @@ class McpServerActor(HttpActor):
             raise ResourceNotFoundError(f"Unknown resource: {uri}")
         token, authorized = self._principal()
         try:
-            data = await self.crm.read(uri, subject=authorized.subject, subject_token=token)
+            data = await self.crm.read(uri, subject=authorized.subject, agent=authorized.agent, subject_token=token)
         except CrmUnavailable as error:
             await self.audit("mcp.source_unavailable", agent=authorized.agent, subject=authorized.subject,
                              decision="deny", reason=str(error), uri=uri, server=self.name)

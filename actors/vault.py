@@ -257,6 +257,10 @@ class VaultActor(HttpActor):
                 details["delegated_to"] = claims["act"].get("sub")
             decision = authorize(integration=integration, requested_scope=exchange.scope,
                                  allowed=self.agent_grants.get(agent, {}))
+            if agent in self.resource_servers:  # and the acting agent itself may have this (no confused deputy)
+                acting = str(details.get("delegated_to") or claims.get("client_id"))
+                decision = authorize(integration=integration, requested_scope=decision.scope,
+                                     allowed=self.agent_grants.get(acting, {}))
             details["scope"] = " ".join(decision.scope)
             served = await self.serve(subject=subject, integration=integration, scope=decision.scope, agent=agent)
         except OAuthError as exc:

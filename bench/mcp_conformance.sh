@@ -50,4 +50,5 @@ if [ -n "${url:-}" ]; then
 fi
 wait "$suite_pid"
 tail -n 40 "$out/authorization.txt"
-echo "results: $out"
+"$here/.venv/bin/python" "$here/bench/mcp_conformance_summary.py" "$out" >"$out/summary.txt"
+echo "results: $out (one line per scenario: $out/summary.txt)"

@@ -126,6 +126,8 @@ class CellView:
     actions: str = "—"
     containment: str = "—"
     audit: str = "—"
+    """Adversary requests one log reconstructs, of all of them (``12/14``)."""
+    audit_complete: bool = False
     measured_by: tuple[str, ...] = ()
 
 
@@ -151,11 +153,9 @@ def _containment(cell: Mapping[str, Any]) -> str:
 def cell_view(cell: Mapping[str, Any] | None) -> CellView:
     if cell is None:
         return CellView(measured=False)
-    audit = f"{cell['steps_logged']}/{cell['steps_total']} in one log"
     return CellView(measured=True, records=str(cell["records_exposed"]), actions=str(cell["unauthorised_actions"]),
-                    containment=_containment(cell),
-                    audit=("complete · " if cell["audit_complete"] else "incomplete · ") + audit,
-                    measured_by=tuple(cell["measured_by"]))
+                    containment=_containment(cell), audit=f"{cell['steps_logged']}/{cell['steps_total']}",
+                    audit_complete=cell["audit_complete"], measured_by=tuple(cell["measured_by"]))
 
 
 def table_view(table: Sequence[Mapping[str, Any]] | None) -> tuple[RowView, ...]:

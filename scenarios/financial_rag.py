@@ -81,7 +81,8 @@ def rag_settings(world: World) -> RagSettings:
 def build_index(settings: RagSettings) -> tuple[VectorStore, tuple[Chunk, ...]]:
     """Chunk every report and store the chunks with their embeddings (in memory)."""
     store = VectorStore()
-    chunks = tuple(c for r in settings.reports for c in chunk_report(r, sentences_per_chunk=settings.sentences_per_chunk))
+    per_chunk = settings.sentences_per_chunk
+    chunks = tuple(c for r in settings.reports for c in chunk_report(r, sentences_per_chunk=per_chunk))
     store.add((c, embed(c.text)) for c in chunks)
     return store, chunks
 
@@ -178,7 +179,8 @@ async def phase_ask(cast: RagCast, phase: PhaseSpec) -> PhaseResult:
     used = sorted({division[item.source.partition("#")[0]] for item in context.items})
     withheld = sorted({r.id for r in settings.reports if r.division != person.team})
     ok = bool(context.items) and used == [person.team] and not leaked
-    outcome = (f"{person.name} ({person.team}) asked “{settings.question}”: FGA let {len(context.items)} chunk(s) of "
+    outcome = (f"{person.name} ({person.team}) asked “{settings.question}”: FGA let {len(context.items)} chunk(s) "
+               f"of "
                f"{', '.join(used) or 'no'} division reports reach the model; none of the {len(foreign)} chunks of "
                f"other divisions did.")
     if not ok:

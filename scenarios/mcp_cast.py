@@ -38,6 +38,7 @@ from protocols.oauth.client_auth import ClientRegistration
 from protocols.oidc.token_exchange_grant import DelegationTarget, TokenExchangeGrant
 from protocols.protected_resource import canonical_resource
 from protocols.token_exchange import GRANT_TYPE_TOKEN_EXCHANGE
+from scenarios.mcp_world import in_team
 from scenarios.saas_seed import workspace_seed
 from scenarios.world import World
 
@@ -62,7 +63,8 @@ def fga_directory(world: World, runtime: Runtime) -> dict[str, str]:
 
 def calendar_content(world: World, uri: str) -> dict[str, Any]:
     """A ``workspace-calendar`` resource: ``calendar://users/<person>`` (that person's events) or
-    ``calendar://availability/<team>`` (working hours and each member's busy periods)."""
+    ``calendar://availability/<team>`` (working hours and each member's busy periods, members as
+    ``scenarios.mcp_world.in_team`` reads the team's name)."""
     events = sorted(workspace_seed(world).events, key=lambda e: (e.start, e.id))
     hours = WorkingHours()
 
@@ -75,7 +77,7 @@ def calendar_content(world: World, uri: str) -> dict[str, Any]:
         person = world.person(name)
         return {"owner": person.name, "email": person.email, "time_zone": "UTC",
                 "busy": busy(person.email, titled=True)}
-    members = [p for p in world.people if p.team and (p.team == name or p.team.startswith(name + "-"))]
+    members = [p for p in world.people if in_team(p.team, name)]
     return {"team": name, "time_zone": "UTC",
             "working_hours": {"start": f"{hours.start_hour:02d}:00", "end": f"{hours.end_hour:02d}:00",
                               "days": [DAYS[d] for d in sorted(hours.weekdays)]},

@@ -18,13 +18,14 @@ Problems raise :class:`McpSectionError`, which ``scenarios.world`` turns into a 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from actors.mcp_catalogue import (
-    SERVER_KINDS, SOURCE_CRM, SOURCES, McpServerSpec, ResourceSpec, TemplateSpec, VaultBinding,
+    SERVER_KINDS, SOURCE_CALENDAR, SOURCE_CRM, SOURCES, McpServerSpec, ResourceSpec, TemplateSpec, VaultBinding,
 )
 from protocols.fga.rag import object_for_uri
 from scenarios.toml_lines import index_toml, toml_error_line
@@ -124,8 +125,37 @@ def _server(data: dict[str, Any], where: str, seen_uris: set[str]) -> McpServerS
                          resources=tuple(resources), templates=templates, vault=vault)
 
 
-def parse_mcp(section: Any, *, base_dir: Path) -> McpSettings | None:
-    """The section's settings, the catalogue read from ``base_dir``; ``None`` when there is no section."""
+def in_team(team: str, name: str) -> bool:
+    """``team`` is the team ``name`` names (``sales`` or ``sales-team``: ``sales``, ``sales-emea``…)."""
+    name = name.removesuffix("-team")
+    return bool(team) and (team == name or team.startswith(name + "-"))
+
+
+def _check_references(servers: tuple[McpServerSpec, ...], world: Mapping[str, Any]) -> None:
+    """A vault binding names an integration of the world; a ``workspace-calendar`` source is a
+    person's calendar (``calendar://users/<person id>``) or a team's (``calendar://availability/<team>``,
+    see :func:`in_team`)."""
+    integrations = {i.get("name") for i in world.get("integrations", []) if isinstance(i, dict)}
+    people = [p for p in world.get("people", []) if isinstance(p, dict)]
+    ids, teams = {p.get("id") for p in people}, {str(p.get("team", "")) for p in people}
+    for i, server in enumerate(servers):
+        if server.vault is not None and server.vault.integration not in integrations:
+            raise McpSectionError(f".servers[{i}].vault", f"no integration {server.vault.integration!r} in the world")
+        for j, resource in enumerate(server.resources):
+            if resource.source != SOURCE_CALENDAR:
+                continue
+            kind, _, name = resource.uri.removeprefix("calendar://").partition("/")
+            known = (kind == "users" and name in ids) or (
+                kind == "availability" and any(in_team(t, name) for t in teams))
+            if not known:
+                raise McpSectionError(f".servers[{i}].resources[{j}].uri",
+                                      "a workspace-calendar source is calendar://users/<person id> or "
+                                      "calendar://availability/<team> of the world's people")
+
+
+def parse_mcp(section: Any, *, base_dir: Path, world: Mapping[str, Any] | None = None) -> McpSettings | None:
+    """The section's settings, the catalogue read from ``base_dir``; ``None`` when there is no section.
+    ``world`` (the whole world file's data) lets the catalogue's references be checked."""
     if section is None:
         return None
     if not isinstance(section, dict):
@@ -149,6 +179,8 @@ def parse_mcp(section: Any, *, base_dir: Path) -> McpSettings | None:
         names = [s.name for s in servers]
         if len(set(names)) != len(names):
             raise McpSectionError(".servers", "two servers share a name")
+        if world is not None:
+            _check_references(servers, world)
     except McpSectionError as error:
         raise McpSectionError(error.where, error.problem, catalogue=str(path),
                               line=index_toml(text).line_of(error.where.lstrip(".")) or 1) from None

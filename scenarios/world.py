@@ -19,6 +19,7 @@ import attrs
 
 from protocols.jose.keys import Algorithm
 from scenarios.expectations import Expectation, parse_expectations
+from scenarios.rotation_world import RotationSpec, parse_rotations, rotation_policy
 from scenarios.toml_lines import TomlIndex, index_toml, toml_error_line
 from scenarios.world_approvals import ApprovalSection, parse_approvals
 from scenarios.world_schema import unknown_field
@@ -135,6 +136,8 @@ class World:
     """The financial RAG agent's report index and question (``scenarios.rag_world``)."""
     consent: ConsentSettings | None = None
     """B2C consent and the employer's IT policy (``scenarios.consent_world``)."""
+    rotations: tuple[RotationSpec, ...] = ()
+    """Rotation periods of the agents' vaulted credentials (``[[credential_rotation]]``)."""
     expectations: tuple[Expectation, ...] = ()
     """What the finished run must show (``[[expectations]]``, checked by ``trustbench check``)."""
     index: TomlIndex | None = attrs.field(default=None, eq=False, repr=False)
@@ -144,6 +147,10 @@ class World:
         """A ``WorldError`` at the line of ``where`` (e.g. ``phases[2].number``) in this world file."""
         line = self.index.line_of(where) if self.index is not None else None
         return world_error(source=self.source, line=line or 1, where=where, problem=problem)
+
+    def rotation_policy(self, agent_id: str, *, default: dict[str, int]) -> dict[str, int]:
+        """The vault rotation policy of ``agent_id``'s credential: the world's, else ``default``."""
+        return rotation_policy(self.rotations, agent_id, default=default)
 
     def person(self, person_id: str) -> Person:
         return next(p for p in self.people if p.id == person_id)
@@ -245,7 +252,7 @@ def parse_world(text: str, *, source: str) -> World:
                       if error.model_line is not None else None)
         raise read.fail(f"fga{error.where}", error.problem, line=model_line) from None
     try:
-        mcp = parse_mcp(data.get("mcp"), base_dir=Path(source).parent)
+        mcp = parse_mcp(data.get("mcp"), base_dir=Path(source).parent, world=data)
     except McpSectionError as error:
         if error.catalogue:
             raise world_error(source=error.catalogue, line=error.line, where=error.where.lstrip("."),
@@ -330,6 +337,7 @@ def parse_world(text: str, *, source: str) -> World:
             read, data, agent_integrations={a.id: a.integrations for a in agents},
             taken_names={read.string(idp, "name", "idp"), read.string(google, "name", "google"), *agent_ids}),
         security=security, rag=rag, consent=consent,
+        rotations=parse_rotations(data, read=read, agent_ids=agent_ids),
         expectations=parse_expectations(data, read=read, person_ids=person_ids, agent_ids=agent_ids,
                                         phase_numbers={p.number for p in phases}),
         index=read.index,

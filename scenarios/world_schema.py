@@ -74,6 +74,7 @@ SECTIONS: dict[str, Shape] = {
                         "security_team"),
     "routine": _table("agent", "reads_per_day", "hours"),
     "attack": _table("records", "duration", "retry_every", "retry_rounds"),
+    "credential_rotation": ArrayOf(_table("agent", "every_days", "overlap_hours", "lease_hours")),
     "expectations": FREE,
     "rag": FREE,        # scenarios.rag_world (financial-rag)
     "consent": FREE,    # scenarios.consent_world (b2c-consent)

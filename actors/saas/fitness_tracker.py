@@ -47,12 +47,12 @@ class FitnessActor(SaasProvider):
         rng = self.runtime.entropy_for(self.name).child(f"data:{user_id}")
         days = [rfc3339(start - (DAYS - n) * 86400)[:10] for n in range(DAYS)]
         self.data[user_id] = {
-            "activity": [{"date": d, "steps": 4000 + rng.integer_below(9000), "active_minutes": 10 + rng.integer_below(80)}
-                         for d in days],
+            "activity": [{"date": d, "steps": 4000 + rng.integer_below(9000),
+                          "active_minutes": 10 + rng.integer_below(80)} for d in days],
             "heart_rate": [{"date": d, "resting_bpm": 52 + rng.integer_below(20)} for d in days],
             "sleep": [{"date": d, "minutes_asleep": 330 + rng.integer_below(150)} for d in days],
-            "nutrition": [{"date": d, "calories": 1600 + rng.integer_below(1100), "water_ml": 900 + rng.integer_below(1600)}
-                          for d in days],
+            "nutrition": [{"date": d, "calories": 1600 + rng.integer_below(1100),
+                           "water_ml": 900 + rng.integer_below(1600)} for d in days],
         }
 
     def _reader(self, kind: str):

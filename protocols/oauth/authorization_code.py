@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urlsplit
 import attrs
 
 from protocols.entropy import SeededEntropy
-from protocols.http import HttpResponse
+from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.oauth import pkce
 from protocols.oauth.client_auth import ClientRegistration
 from protocols.oauth.errors import (
@@ -71,6 +71,15 @@ class RedirectableError(AuthorizationEndpointError):
             params["state"] = self.state
         params["iss"] = issuer
         return HttpResponse.redirect(add_query(self.redirect_uri, params))
+
+
+def authorization_params(request: HttpRequest) -> Mapping[str, str]:
+    """The query of an authorization request; one that cannot be read is an error shown to the user,
+    not redirected (RFC 6749 §4.1.2.1: the redirect URI is not known yet)."""
+    try:
+        return request.query_params()
+    except MalformedBody as exc:
+        raise NonRedirectableError(InvalidRequest(str(exc))) from None
 
 
 def add_query(url: str, params: Mapping[str, str]) -> str:

@@ -22,7 +22,7 @@ from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.oauth import pkce
 from protocols.oauth.authorization_code import (
     AUTHORIZATION_CODE, AuthorizationRequest, CodeLedger, NonRedirectableError, RedirectableError,
-    success_redirect,
+    authorization_params, success_redirect,
 )
 from protocols.oauth.client_auth import ClientRegistration
 from protocols.oauth.consent import ALLOW, DENY, render_consent_page
@@ -105,11 +105,8 @@ class AuthorizationEndpoint(SignIn):
 
     def _authorize(self, request: HttpRequest, now: int) -> Handled:
         try:
-            try:
-                params = request.query_params()
-            except MalformedBody as exc:
-                raise NonRedirectableError(InvalidRequest(str(exc))) from None
-            areq = parse_authorization_request(params, lookup=self.clients.get, scopes_supported=self.config.scopes)
+            areq = parse_authorization_request(authorization_params(request), lookup=self.clients.get,
+                                               scopes_supported=self.config.scopes)
         except NonRedirectableError as exc:
             return Handled(response=exc.to_response(), outcome=Outcome(
                 event="auth.request_rejected", decision=Decision.DENY, reason=exc.error.error,

@@ -145,9 +145,7 @@ class AuthorizationServer(AuthorizationEndpoint, TokenGrants):
         return jtis
 
     def purge(self, *, now: int) -> None:
-        for table in (self._sessions, self._transactions):
-            for key in [k for k, v in table.items() if v.expires_at <= now]:
-                del table[key]
+        self._purge_sign_in(now=now)
         for jti in [k for k, v in self._issued.items() if v.expires_at <= now - 60]:
             del self._issued[jti]
         for jti in [k for k, exp in self._revoked.items() if exp <= now - 60]:

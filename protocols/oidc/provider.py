@@ -38,11 +38,11 @@ from protocols.jose.keys import KeyRing, SigningKey
 from protocols.jose.profiles import TYP_ACCESS_TOKEN
 from protocols.oauth.authorization_code import (
     AUTHORIZATION_CODE, AuthorizationRequest, CodeGrant, CodeLedger, CodeReuseDetected, NonRedirectableError,
-    RedirectableError, TokenRequestParams, add_query, success_redirect,
+    RedirectableError, TokenRequestParams, add_query, authorization_params, success_redirect,
 )
 from protocols.oauth.client_auth import AssertionReplayCache, AuthenticatedClient, ClientRegistration
 from protocols.oauth.errors import (
-    AccessDenied, InvalidGrant, InvalidRequest, InvalidToken, LoginRequired, MethodNotAllowed, NotFound, OAuthError,
+    AccessDenied, InvalidGrant, InvalidToken, LoginRequired, MethodNotAllowed, NotFound, OAuthError,
 )
 from protocols.oauth.outcome import Decision, Handled, Outcome, refused
 from protocols.oauth.token_endpoint import ClientAuthenticator, GrantHandler, serve_token_request
@@ -218,9 +218,7 @@ class OpenIdProvider(SignIn):
 
     def purge(self, *, now: int) -> None:
         """Drop state that expired (sessions, transactions, codes, replay entries, revocations)."""
-        for table in (self._sessions, self._transactions):
-            for key in [k for k, v in table.items() if v.expires_at <= now]:
-                del table[key]
+        self._purge_sign_in(now=now)
         # Revocations are kept a minute past expiry: verifiers allow that much clock leeway.
         for jti in [k for k, v in self._issued.items() if v.expires_at <= now - 60]:
             del self._issued[jti]
@@ -272,11 +270,7 @@ class OpenIdProvider(SignIn):
 
     def _authorize(self, request: HttpRequest, now: int) -> Handled:
         try:
-            try:
-                params = request.query_params()
-            except MalformedBody as exc:
-                raise NonRedirectableError(InvalidRequest(str(exc))) from None
-            areq = AuthorizationRequest.from_query(params, lookup_client=self.clients.get)
+            areq = AuthorizationRequest.from_query(authorization_params(request), lookup_client=self.clients.get)
             client = self.clients[areq.client_id]
             session = self._session_of(request, now)
             if session is not None and "login" not in areq.prompt and session.satisfies(

@@ -103,6 +103,12 @@ class SignIn:
         self._sessions[session.cookie] = session
         return session
 
+    def _purge_sign_in(self, *, now: int) -> None:
+        """Forget expired sessions and sign-in transactions."""
+        for table in (self._sessions, self._transactions):
+            for key in [k for k, v in table.items() if v.expires_at <= now]:
+                del table[key]
+
     def _session_of(self, request: HttpRequest, now: int) -> Session | None:
         cookie = read_cookie(request.header("cookie"))
         session = self._sessions.get(cookie) if cookie else None

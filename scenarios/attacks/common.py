@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from actors.agent import Delegation
+from actors.agent_cross_domain import CrossDomainFailed
 from actors.runtime.actor import HttpActor
 from actors.runtime.context import Runtime
 from protocols.audit_chain import AuditEntry
@@ -41,6 +43,12 @@ async def mcp_token(st: Stage, delegation: Delegation, server: str) -> str:
     mcp = st.cast.mcp_servers[server]
     assert mcp.spec is not None
     return await st.mcp.token_for(delegation, resource=mcp.resource, scope=(mcp.spec.scope,))
+
+
+def refused_by(failure: CrossDomainFailed) -> tuple[int, str | None, Any]:
+    """A cross-domain client's refusal as an adversary step result: (HTTP status, error code, no value)."""
+    error = failure.error
+    return (error.status if error is not None else 0), (error.error if error is not None else failure.step), None
 
 
 def entry_time(entry: AuditEntry) -> float:

@@ -22,7 +22,7 @@ from protocols.jose.keys import Algorithm
 from protocols.oauth.client_auth import ClientRegistration
 from protocols.token_exchange import GRANT_TYPE_JWT_BEARER
 from scenarios.attacks.cast import AGENT, Stage
-from scenarios.attacks.common import measured, run_attack
+from scenarios.attacks.common import measured, refused_by, run_attack
 from scenarios.attacks.outcome import AttackOutcome
 from scenarios.attacks.traditional_stage import TraditionalStage
 
@@ -42,10 +42,6 @@ def partner_as(runtime: Runtime) -> Sequence[HttpActor]:
 EXTRA = partner_as
 """Actors the unified stage of this attack needs beside the sales cast."""
 
-
-def _failed(failure: CrossDomainFailed) -> tuple[int, str | None, Any]:
-    error = failure.error
-    return (error.status if error is not None else 0), (error.error if error is not None else failure.step), None
 
 
 async def run(*, configuration: str, seed: int, transport: str) -> AttackOutcome:
@@ -72,7 +68,7 @@ async def unified(st: Stage) -> AttackOutcome:
         try:
             tokens = await partner_client.redeem(grant, user=delegation.subject)
         except CrossDomainFailed as failure:
-            return _failed(failure)
+            return refused_by(failure)
         return 200, None, tokens
 
     async def ask_partner() -> tuple[int, str | None, Any]:
@@ -80,7 +76,7 @@ async def unified(st: Stage) -> AttackOutcome:
             issued = await partner_client.obtain_id_jag(delegation, resource=(PARTNER_RESOURCE,),
                                                         scope=("partner:read",), audience=partner.base_url)
         except CrossDomainFailed as failure:
-            return _failed(failure)
+            return refused_by(failure)
         return 200, None, issued
 
     adversary = st.adversary

@@ -14,17 +14,13 @@ from typing import Any
 
 from actors.agent_cross_domain import CrossDomainFailed
 from scenarios.attacks.cast import AGENT, Stage
-from scenarios.attacks.common import measured, run_attack
+from scenarios.attacks.common import measured, refused_by, run_attack
 from scenarios.attacks.outcome import AttackOutcome
 from scenarios.attacks.traditional_stage import TraditionalStage
 
 ID = "scope-escalation"
 TIER = "enterprise-tier"
 
-
-def _failed(failure: CrossDomainFailed) -> tuple[int, str | None, Any]:
-    error = failure.error
-    return (error.status if error is not None else 0), (error.error if error is not None else failure.step), None
 
 
 async def run(*, configuration: str, seed: int, transport: str) -> AttackOutcome:
@@ -44,7 +40,7 @@ async def unified(st: Stage) -> AttackOutcome:
         try:
             grant = await client.obtain_id_jag(delegation, resource=resource, scope=("pricing:write",))
         except CrossDomainFailed as failure:
-            return _failed(failure)
+            return refused_by(failure)
         return 200, None, grant
 
     escalated = await adversary.attempt("ID-JAG with pricing:write at the IdP", target=st.cast.idp.base_url,
@@ -55,14 +51,16 @@ async def unified(st: Stage) -> AttackOutcome:
         try:
             tokens = await client.redeem(read_grant, user=user, scope=("pricing:write",))
         except CrossDomainFailed as failure:
-            return _failed(failure)
+            return refused_by(failure)
         return 200, None, tokens
 
     widened = await adversary.attempt("redeem the read ID-JAG for pricing:write",
                                       target=cross.pricing_as.base_url if cross.pricing_as else "", work=widen)
     read = await client.redeem(read_grant, user=user)
     writes = 0
-    tokens = [read.access_token] + [t.access_token for t in (widened,) if t is not None]
+    tokens = [read.access_token]  # the read token it legitimately holds, and whatever the escalation gained
+    if widened is not None:
+        tokens.append(widened.access_token)
     if escalated is not None:
         tokens.append((await client.redeem(escalated, user=user)).access_token)
     for token in tokens:

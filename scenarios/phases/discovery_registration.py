@@ -22,6 +22,7 @@ from scenarios.phase_result import PhaseResult
 from scenarios.world import PhaseSpec
 
 ROTATION = {"every_days": 90, "overlap_hours": 24, "lease_hours": 1}
+"""The default; a world's ``[[credential_rotation]]`` for the agent replaces it."""
 
 
 async def scan(plane: ControlPlane) -> list[dict]:
@@ -67,6 +68,7 @@ async def collect_entitlements(plane: ControlPlane, agent_id: str) -> list[dict]
 async def phase_1_discovery_registration(cast, phase: PhaseSpec) -> PhaseResult:
     plane: ControlPlane = cast.control
     spec = cast.world.agent(phase.agent)
+    rotation = cast.world.rotation_policy(spec.id, default=ROTATION)
     shadow = plane.jobs["shadow"]
     job = plane.jobs[spec.id]
     findings = await scan(plane)
@@ -81,7 +83,7 @@ async def phase_1_discovery_registration(cast, phase: PhaseSpec) -> PhaseResult:
                                                               "agent_type": "sales-assistant"})
     credential = await vault_credential(plane, credential_id=f"{spec.id}-crm", agent_id=spec.id,
                                         system=finding["system"], account=shadow.client_id, kind="api_key",
-                                        secret=shadow.static_secret, policy=ROTATION)
+                                        secret=shadow.static_secret, policy=rotation)
     vaulted = plane.credentials_for(spec.id)
     job.client.secret = vaulted.source(credential["id"])
     job.client.invalidate()
@@ -104,7 +106,7 @@ async def phase_1_discovery_registration(cast, phase: PhaseSpec) -> PhaseResult:
         number=phase.number, name=phase.name, ok=ok,
         outcome=(f"Discovery flagged CRM integration user {finding['account']} as {finding['risk']} risk from the "
                  f"CRM's logs alone; security registered it as {spec.id} (owner {record['owner']['display']}), "
-                 f"vaulted its CRM secret with a {ROTATION['every_days']}-day rotation and the old static key is "
+                 f"vaulted its CRM secret with a {rotation['every_days']}-day rotation and the old static key is "
                  f"{old_key}."),
         facts={
             "finding": f"{finding['system']}:{finding['account']}", "risk": finding["risk"], "score": finding["score"],

@@ -23,6 +23,7 @@ from scenarios.pipeline_cast import ACCOUNT, DATABASE, QUERIES, PipelineCast
 from scenarios.world import PhaseSpec
 
 POLICY = {"every_days": 30, "overlap_hours": 48, "lease_hours": 24}
+"""The default; a world's ``[[credential_rotation]]`` for the agent replaces it."""
 CREDENTIAL = "pipeline-db-password"
 
 
@@ -35,13 +36,15 @@ async def _query(cast: PipelineCast, user: str, password: str, statement: dict) 
 
 async def phase_1_register(cast: PipelineCast, phase: PhaseSpec) -> PhaseResult:
     plane, spec = cast.control, cast.world.agent(phase.agent)
+    policy = cast.world.rotation_policy(spec.id, default=POLICY)
+    cast.extra["policy"], cast.extra["vaulted_at"] = policy, cast.runtime.clock.now()
     record = await plane.security.create({
         "id": spec.id, "displayName": spec.name, "lifecycleState": "registered", "owner": {"value": spec.owner},
         "purpose": spec.purpose, "accounts": [{"system": DATABASE, "value": ACCOUNT}],
         "metadata": {"schedule": "07:00 and 19:00 UTC", "agent_type": "data-pipeline"}})
     credential = await vault_credential(plane, credential_id=CREDENTIAL, agent_id=spec.id, system=DATABASE,
                                         account=ACCOUNT, kind="database_password", secret=cast.static_password,
-                                        policy=POLICY)
+                                        policy=policy)
     static_status = await _query(cast, ACCOUNT, cast.static_password, QUERIES[0])
     entitlements = await collect_entitlements(plane, spec.id)
     await plane.security.replace(spec.id, lifecycleState="active")
@@ -55,10 +58,12 @@ async def phase_1_register(cast: PipelineCast, phase: PhaseSpec) -> PhaseResult:
     ok = static_status == 401 and credential["version"] == 2
     return PhaseResult(number=phase.number, name=phase.name, ok=ok,
                        outcome=(f"{record['id']} registered (owner {record['owner']['display']}); its database "
-                                f"password is vaulted under a 30-day rotation and the static one is refused "
+                                f"password is vaulted under a {policy['every_days']}-day rotation and the static "
+                                f"one is refused "
                                 f"(HTTP {static_status})."),
                        facts={"credential": f"{credential['id']} v{credential['version']}",
-                              "policy": "every 30 days, 48 h overlap, 24 h lease",
+                              "policy": (f"every {policy['every_days']} days, {policy['overlap_hours']} h overlap, "
+                                         f"{policy['lease_hours']} h lease"),
                               "entitlements": ", ".join(e["label"] for e in entitlements)})
 
 
@@ -85,9 +90,11 @@ async def phase_3_rotations(cast: PipelineCast, phase: PhaseSpec) -> PhaseResult
     first_status = await _query(cast, ACCOUNT, cast.extra["first_secret"], QUERIES[0])
     db = plane.databases[DATABASE]
     overlap_uses = sum(1 for e in db.log_entries if e.event == "auth.succeeded" and e.old_password)
-    ok = len(rotations) == 6 and job.stats.failed == 0 and first_status == 401 and job.stats.calls > 0
+    days = (cast.runtime.clock.now() - cast.extra["vaulted_at"]) // 86400
+    expected = days // cast.extra["policy"]["every_days"]  # one rotation per full period since vaulting
+    ok = len(rotations) == expected and job.stats.failed == 0 and first_status == 401 and job.stats.calls > 0
     return PhaseResult(number=phase.number, name=phase.name, ok=ok,
-                       outcome=(f"{len(rotations)} scheduled rotations in 180 days; the pipeline made "
+                       outcome=(f"{len(rotations)} scheduled rotations in {days} days; the pipeline made "
                                 f"{job.stats.calls} calls with {job.stats.failed} failures; the first vaulted "
                                 f"password is refused (HTTP {first_status})."),
                        facts={"batches": job.stats.runs, "calls": job.stats.calls, "failed": job.stats.failed,

@@ -40,16 +40,15 @@ async def cast(request, autojump_clock):
         yield cast
 
 
-def mint(cast, *, server="mcp-crm", subject=None, scope=None, lifetime=300, key=None, audience=None):
+def mint(cast, *, server="mcp-crm", subject=None, scope=None, lifetime=300, key=None, audience=None, agent=AGENT):
     """An access token signed by the IdP, as its token exchange would issue it."""
     target = cast.mcp_servers[server]
     now = cast.runtime.clock.now()
     subject = subject or next(s for s, u in target.directory.items() if u == "user:sarah")
     claims = access_token_claims(
         issuer=cast.idp.base_url, subject=subject, audience=audience or target.resource,
-        client_id="sales-agent-prod-001", scope=scope or (target.spec.scope,), issued_at=min(now, now + lifetime - 1),
-        expires_at=now + lifetime, jti=f"t-{now}-{lifetime}",
-        act=ActClaim(sub="sales-agent-prod-001", iss=cast.idp.base_url))
+        client_id=agent, scope=scope or (target.spec.scope,), issued_at=min(now, now + lifetime - 1),
+        expires_at=now + lifetime, jti=f"t-{now}-{lifetime}", act=ActClaim(sub=agent, iss=cast.idp.base_url))
     return mint_access_token(claims=claims, key=key or cast.idp.provider.keyring.active)
 
 
@@ -105,6 +104,8 @@ HOSTILE = [
     ("path traversal in a template", lambda c, url: rpc(url, read("crm://accounts/../purchases"), mint(c)), 400, INVALID_PARAMS),
     ("GET stream", lambda c, url: HttpRequest.get(url, headers={"authorization": "Bearer " + mint(c), "accept": ACCEPT}), 405, "method_not_allowed"),
     ("subscriptions/listen", lambda c, url: rpc(url, '{"jsonrpc":"2.0","id":3,"method":"subscriptions/listen"}', mint(c)), 404, -32601),
+    ("unknown tool", lambda c, url: rpc(url, '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"nope","arguments":{}}}', mint(c)), 200, INVALID_PARAMS),
+    ("unknown prompt", lambda c, url: rpc(url, '{"jsonrpc":"2.0","id":5,"method":"prompts/get","params":{"name":"nope"}}', mint(c)), 200, INVALID_PARAMS),
 ]
 
 
@@ -122,6 +123,12 @@ async def test_hostile_requests_get_the_right_status_never_a_500(cast, autojump_
         if status in (401, 403) and isinstance(error, str):
             params = parse_challenge(response.header("www-authenticate"))
             assert params["error"] == error and params["resource_metadata"].endswith("/oauth-protected-resource/mcp")
+            assert params["scope"] == "mcp:crm:read", name
+            denied = audits(cast, "mcp.request_denied")[-1]  # audited with its reason
+            assert denied.decision == "deny" and denied.reason.startswith(error + ":"), (name, denied.reason)
+        if error == FORBIDDEN:
+            denied = audits(cast, "mcp.resource_denied")[-1]
+            assert denied.decision == "deny" and denied.reason.startswith("FGA: "), name
         # the server still answers a good request afterwards
         ok = await send(cast, rpc(url, read("crm://contacts/acme-corp", 9), mint(cast)))
         assert ok.status == 200 and "Julie Martinez" in ok.json()["result"]["contents"][0]["text"], name
@@ -155,8 +162,14 @@ async def _crm_data_is_the_crms_own_read_with_a_vault_token(cast):
     assert served.details["delegated_to"] == AGENT and served.details["parent_jti"].startswith("t-")
     # the vault refuses a token minted for another MCP server as subject: no passthrough there either
     with pytest.raises(CrmUnavailable, match="invalid_request"):
-        await server.crm.token(subject="someone-else", subject_token=mint(cast, server="mcp-docs"))
+        await server.crm.token(subject="someone-else", agent=AGENT, subject_token=mint(cast, server="mcp-docs"))
     assert audits(cast, "vault.refused")[-1].agent == "mcp-crm"
+    # an agent the vault does not allow the CRM gets no CRM data through the MCP server either
+    response = await send(cast, rpc(server.resource, read("crm://contacts/acme-corp"), mint(cast, agent="other-agent")))
+    assert "error" in response.json() and "Julie" not in response.body.decode(), response.body[:300]
+    (refused,) = audits(cast, "mcp.source_unavailable")
+    assert (refused.agent, refused.decision) == ("other-agent", "deny") and "invalid_target" in refused.reason
+    assert audits(cast, "mcp.resource_read")[-1].agent == AGENT  # the refused read is not audited as allowed
 
 
 async def _every_decision_is_audited_with_user_agent_and_reason(cast):

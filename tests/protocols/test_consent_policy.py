@@ -37,13 +37,14 @@ def build():
         keyring=KeyRing.start(key), entropy=entropy.child("as"),
         policies={"acme.example": TenantPolicy(domain="acme.example", approved={"scheduler": frozenset({"cal.read"})})})
     for subject, email in PEOPLE.items():
-        server.add_user(UserAccount(subject=subject, username=email, name=email, email=email,
-                                    password=PasswordHash.create("pw-" + subject, entropy=entropy.child(subject), n=2**10),
+        password = PasswordHash.create("pw-" + subject, entropy=entropy.child(subject), n=2**10)
+        server.add_user(UserAccount(subject=subject, username=email, name=email, email=email, password=password,
                                     totp_secret=TOTP))
     for client_id in ("travelbot", "scheduler"):
         server.register_client(OAuthClient(registration=ClientRegistration(
             client_id=client_id, name=client_id.title(), redirect_uris=(REDIRECT,),
-            auth_method=ClientAuthMethod.CLIENT_SECRET_BASIC, client_secret_sha256=hash_client_secret("secret-" + client_id),
+            auth_method=ClientAuthMethod.CLIENT_SECRET_BASIC,
+            client_secret_sha256=hash_client_secret("secret-" + client_id),
             grant_types={"authorization_code", "refresh_token"}, scopes=set(SCOPES))))
     return server
 

@@ -107,4 +107,24 @@ def test_no_minted_secret_reaches_any_file(runs):
 def test_same_seed_same_audit_bytes(runs, tmp_path):
     again = run_scenario(RunOptions(scenario=SCENARIO, world=WORLD, transport=Transport.CHANNEL, seed=1,
                                     out_dir=tmp_path, render=False))
-    assert (again.out_dir / "audit.jsonl").read_bytes() == (runs[Transport.CHANNEL].out_dir / "audit.jsonl").read_bytes()
+    first = runs[Transport.CHANNEL].out_dir / "audit.jsonl"
+    assert (again.out_dir / "audit.jsonl").read_bytes() == first.read_bytes()
+
+
+def test_the_shipped_expectations_hold_and_a_laxer_policy_fails_them(runs, tmp_path):
+    from reports.run_reader import read_run
+    from scenarios.check import check_world
+    from scenarios.expectation_checks import check_expectations
+    from scenarios.world import parse_world
+
+    channel = runs[Transport.CHANNEL]
+    verdicts = check_expectations(WORLD.expectations, record=read_run(channel.out_dir), secrets=channel.secrets)
+    assert [v.expectation.text for v in verdicts if not v.met] == [] and len(verdicts) >= 12
+    text = SCENARIO.world_file.read_text()
+    lax = text.replace('scopes = ["calendar.readonly", "calendar.events"] }]',
+                       'scopes = ["calendar.readonly", "calendar.events", "gmail.readonly"] }]')
+    assert lax != text
+    result = check_world(world=parse_world(lax, source=str(tmp_path / "lax.toml")), scenario=SCENARIO,
+                         transport=Transport.CHANNEL, seed=1, out_dir=tmp_path / "run")
+    unmet = [v.expectation.text for v in result.verdicts if not v.met]
+    assert unmet == ["the employee cannot grant a scope the IT policy does not allow"]

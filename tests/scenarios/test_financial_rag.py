@@ -104,4 +104,28 @@ def test_no_minted_secret_reaches_any_file(runs):
 def test_same_seed_same_audit_bytes(runs, tmp_path):
     again = run_scenario(RunOptions(scenario=SCENARIO, world=WORLD, transport=Transport.CHANNEL, seed=1,
                                     out_dir=tmp_path, render=False))
-    assert (again.out_dir / "audit.jsonl").read_bytes() == (runs[Transport.CHANNEL].out_dir / "audit.jsonl").read_bytes()
+    first = runs[Transport.CHANNEL].out_dir / "audit.jsonl"
+    assert (again.out_dir / "audit.jsonl").read_bytes() == first.read_bytes()
+
+
+def test_the_shipped_expectations_hold_and_a_leaky_world_fails_them(runs, tmp_path):
+    from reports.run_reader import read_run
+    from scenarios.check import check_world
+    from scenarios.expectation_checks import check_expectations
+    from scenarios.world import parse_world
+
+    channel = runs[Transport.CHANNEL]
+    verdicts = check_expectations(WORLD.expectations, record=read_run(channel.out_dir), secrets=channel.secrets)
+    assert [v.expectation.text for v in verdicts if not v.met] == [] and len(verdicts) >= 8
+    # Alice wrongly made a member of the energy division: energy chunks reach her context, and it shows.
+    text = SCENARIO.world_file.read_text()
+    leaky = text.replace('  { user = "user:bob", relation = "member", object = "division:energy" },\n',
+                         '  { user = "user:bob", relation = "member", object = "division:energy" },\n'
+                         '  { user = "user:alice", relation = "member", object = "division:energy" },\n')
+    assert leaky != text
+    world = parse_world(leaky, source=str(tmp_path / "leaky.toml"))
+    result = check_world(world=world, scenario=SCENARIO, transport=Transport.CHANNEL, seed=1, out_dir=tmp_path / "run")
+    assert not result.ok
+    unmet = {v.expectation.text for v in result.verdicts if not v.met}
+    assert "no chunk of another division reaches the model for Alice" in unmet
+    assert "the energy division's Q3 report is withheld from Alice before the search" in unmet

@@ -123,3 +123,12 @@ async def test_marketing_agent_ends_with_no_grant_anywhere_and_its_history_kept(
                 and e.reason == "not certified by the deadline"]
     assert [e.details["entitlement"] for e in deadline] == ["token-vault:vault_integration:google-calendar "
                                                             "(google-workspace)"]
+
+
+def test_marketing_run_is_byte_identical_for_the_same_seed(tmp_path, fast_crypto):  # noqa: F811
+    from scenarios.runner import RunOptions, run_scenario
+
+    runs = [run_scenario(RunOptions(scenario=SCENARIOS["marketing"], world=WORLD, transport=Transport.CHANNEL, seed=3,
+                                    out_dir=tmp_path / name, render=False)) for name in ("a", "b")]
+    assert all(run.ok for run in runs), [p.outcome for run in runs for p in run.phases if not p.ok]
+    assert (tmp_path / "a" / "audit.jsonl").read_bytes() == (tmp_path / "b" / "audit.jsonl").read_bytes()

@@ -39,6 +39,10 @@ def _error(text: str) -> WorldError:
     ('territory = "EMEA"', 'territroy = "EMEA"', "people[0].territroy", "unknown field"),
     ("[routine]", "[routines]", "routines", "unknown section"),
     ('above = "100000.00"', 'above = "lots"', "approval_rules[0].above", "not a number"),
+    ("every_days = 90", "every_days = 0", "credential_rotation[0].every_days", "must be positive"),
+    ("lease_hours = 1\n", "lease_hours = 48\n", "credential_rotation[0].lease_hours", "must not exceed overlap_hours"),
+    ('agent = "sales-agent-prod-001"\nevery_days', 'agent = "sales-agent-prod-002"\nevery_days',
+     "credential_rotation[0].agent", "unknown agent 'sales-agent-prod-002'"),
     ('{ user = "user:mike", relation = "member", object = "team:sales-na" }',
      '{ user = "user:mike", relation = "memberz", object = "team:sales-na" }', "fga.tuples[1]", "memberz"),
 ])
@@ -95,4 +99,7 @@ def test_an_mcp_catalogue_error_names_the_catalogue_and_its_line(tmp_path):
 def test_the_shipped_world_parses():
     world = parse_world(TEXT, source=str(SOURCE))
     assert world.expectations and world.index is not None
+    assert world.rotation_policy("sales-agent-prod-001", default={}) == {"every_days": 90, "overlap_hours": 24,
+                                                                          "lease_hours": 1}
+    assert world.rotation_policy("someone-else", default={"every_days": 7}) == {"every_days": 7}
     assert world.error("phases[0].number", "x").line == TEXT[:TEXT.index("number = 1")].count("\n") + 1

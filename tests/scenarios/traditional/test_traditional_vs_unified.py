@@ -117,7 +117,7 @@ def test_a_protection_switched_on_changes_the_measured_table(channel: RunResult,
         crm_records_per_window=50, crm_approval_above_eur=100_000))
     before, after = table(channel), table(protected)
     assert after["threats"]["traditional"]["records_exposed"] < before["threats"]["traditional"]["records_exposed"]
-    assert after["threats"]["traditional"]["records_exposed"] <= 50 + 10
+    assert not after["threats"]["traditional"]["contained"]  # a rate limit slows the reading, contains nothing
     assert before["approval"]["steps"] == after["approval"]["steps"] == ["step:high-value-proposal"]
     assert (after["approval"]["traditional"]["unauthorised_actions"]
             == before["approval"]["traditional"]["unauthorised_actions"] - 1)  # the CRM refuses, the mail still goes
