@@ -27,6 +27,7 @@ from protocols.oidc.discovery import DiscoveryRejected, ProviderMetadata, discov
 from protocols.oidc.id_token import IdTokenClaims
 from protocols.oidc.relying_party import CallbackRejected, PendingAuthorization, RelyingParty
 from protocols.oidc.userinfo import UserInfoRejected, parse_userinfo_response, userinfo_request
+from protocols.rar import AuthorizationDetail
 
 LOGIN_PATH = "/login"
 CALLBACK_PATH = "/callback"
@@ -55,6 +56,9 @@ class AgentActor(HttpActor):
     delegations: dict[str, Delegation] = attrs.field(factory=dict)
     contexts: dict[str, AgentContext] = attrs.field(factory=dict)
     """Per user: the context assembled for the current task (``actors.mcp_client.gather_context``)."""
+    approved: dict[str, list[AuthorizationDetail]] = attrs.field(factory=dict)
+    """Per user: the authorization details of approvals granted to the agent (CIBA token responses,
+    ``actors.approval_client``) — what the approver saw and approved."""
     _rp: RelyingParty | None = attrs.field(default=None, init=False)
     _idp_keys: JwkSet | None = attrs.field(default=None, init=False, repr=False)
     _pending: dict[str, PendingAuthorization] = attrs.field(factory=dict, init=False, repr=False)

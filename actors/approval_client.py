@@ -196,6 +196,8 @@ class ApprovalRequester:
                 outcome = await self._await_token(ack, waiter, metadata=metadata, ended=ended)
         finally:
             del self._waiting[ack.auth_req_id]
+        if outcome.approved:  # what the approver approved: the output filter reads it (approved recipients)
+            agent.approved.setdefault(on_behalf_of, []).extend(outcome.authorization_details)
         await self._audit_end(outcome, on_behalf_of)
         return outcome
 

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ from protocols.http import HttpRequest, MalformedBody
 from protocols.retrieval import sentences
 
 if TYPE_CHECKING:
-    from actors.agent import Delegation
+    from actors.agent import AgentActor, Delegation
 
 INSTRUCTION = ("Answer the user's question from the report excerpts below only. Quote figures exactly and "
                "name the report each comes from. If the excerpts do not answer it, say so.")
@@ -62,6 +63,17 @@ async def retrieve(client: McpAgentClient, delegation: Delegation, *, url: str, 
                       reason=f"{len(items)} chunk(s) retrieved for the user; the service withheld "
                              f"{withheld.get('reports', 0)} report(s)", sources=list(context.sources))
     return context
+
+
+async def answer(agent: AgentActor, context: AgentContext) -> tuple[str, str]:
+    """Hand the context to the model (step 3): ``(prompt, answer)``. The audit entry names the
+    excerpts the model was given and the SHA-256 of the exact prompt — evidence, not content."""
+    given = prompt(context)
+    text = compose_answer(context)
+    await agent.audit("agent.model_invoked", agent=agent.name, subject=context.subject, decision="allow",
+                      reason=f"the model was given {len(context.items)} excerpt(s) and the question",
+                      sources=list(context.sources), prompt_sha256=hashlib.sha256(given.encode()).hexdigest())
+    return given, text
 
 
 def prompt(context: AgentContext) -> str:

@@ -5,6 +5,11 @@ replies, e-mail bodies and subjects, documents, file names — passes ``release`
 secrets: a credential blocks the output (``OutputBlocked``; nothing reaches any provider), a
 heuristic hit is redacted. Either way the event is audited (``output.blocked`` /
 ``output.redacted``) with the kinds and fingerprints found — never the secret itself.
+
+With an ``egress`` policy (the world's ``[vault.egress]``), e-mail carrying internal content the
+agent holds for the user to recipients outside the organisation is blocked
+(``output_filter.egress_blocked``) unless an approval the agent holds for that user names them
+(``agent.approved``; audited ``output_filter.egress_allowed``).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import attrs
 
 from actors.runtime.actor import Actor
 from protocols.credential_detector import Action, Verdict, decide
-from protocols.egress_policy import EgressPolicy, decide as decide_egress
+from protocols.egress_policy import EgressPolicy, approved_recipients, decide as decide_egress
 
 
 class OutputBlocked(Exception):
@@ -32,16 +37,23 @@ class OutputGuard:
 
     agent: Actor
     egress: EgressPolicy | None = None
-    """If set, e-mail carrying internal context content to outside recipients is blocked
-    (``protocols.egress_policy``; audited ``output_filter.egress_blocked``)."""
+    """If set, e-mail carrying internal context content to outside recipients no approval covers is
+    blocked (``protocols.egress_policy``; audited ``output_filter.egress_blocked``)."""
 
     async def _check_egress(self, text: str, *, destination: str, subject: str | None) -> None:
         assert self.egress is not None
         contexts = getattr(self.agent, "contexts", {})
         context = contexts.get(subject) if subject is not None else None
         held = {item.source: item.content for item in context.items} if context is not None else {}
-        verdict = decide_egress(text=text, recipients=destination.split(","), context=held, policy=self.egress)
+        approvals = getattr(self.agent, "approved", {}).get(subject, ()) if subject is not None else ()
+        verdict = decide_egress(text=text, recipients=destination.split(","), context=held, policy=self.egress,
+                                approved=approved_recipients(approvals))
         if verdict.allowed:
+            if verdict.sources and verdict.approved:
+                await self.agent.audit("output_filter.egress_allowed", agent=self.agent.name, subject=subject,
+                                       decision="allow", reason="internal content to recipients named by an approval",
+                                       channel="email", approved=list(verdict.approved),
+                                       sources=list(verdict.sources))
             return
         await self.agent.audit("output_filter.egress_blocked", agent=self.agent.name, subject=subject, decision="block",
                                reason="internal content addressed to recipients outside the organisation",
@@ -49,9 +61,11 @@ class OutputGuard:
                                sources=list(verdict.sources))
         raise OutputBlocked(channel="email", destination=destination, kinds=("internal data to external recipients",))
 
-    async def release(self, text: str, *, channel: str, destination: str, subject: str | None = None) -> str:
-        """``text`` as it may leave (possibly redacted), or ``OutputBlocked``."""
-        if channel == "email" and self.egress is not None:
+    async def release(self, text: str, *, channel: str, destination: str, subject: str | None = None,
+                      egress: bool = True) -> str:
+        """``text`` as it may leave (possibly redacted), or ``OutputBlocked``. ``egress=False``: the
+        egress policy was already applied to the whole message (``release_all``)."""
+        if channel == "email" and egress and self.egress is not None:
             await self._check_egress(text, destination=destination, subject=subject)
         verdict: Verdict = decide(text, known_secrets=self.agent.runtime.secrets)
         if verdict.action is Action.ALLOW:
@@ -71,8 +85,11 @@ class OutputGuard:
         """Filter several fields of one output (subject line, body...) as one decision: if any
         field is blocked the whole output is."""
         joined = "\n".join(parts.values())
+        if channel == "email" and self.egress is not None:
+            await self._check_egress(joined, destination=destination, subject=subject)
         verdict = decide(joined, known_secrets=self.agent.runtime.secrets)
         if verdict.action is Action.BLOCK:
-            await self.release(joined, channel=channel, destination=destination, subject=subject)
-        return {name: await self.release(value, channel=channel, destination=destination, subject=subject)
+            await self.release(joined, channel=channel, destination=destination, subject=subject, egress=False)
+        return {name: await self.release(value, channel=channel, destination=destination, subject=subject,
+                                         egress=False)
                 for name, value in parts.items()}

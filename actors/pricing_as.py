@@ -22,8 +22,8 @@ from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.jose.jwks import InvalidJwkSet, JwkSet
 from protocols.jose.keys import Algorithm, KeyRing
 from protocols.oauth.errors import TemporarilyUnavailable
+from protocols.oauth.outcome import Outcome
 from protocols.oidc.discovery import DiscoveryRejected, ProviderMetadata, discovery_url
-from protocols.oidc.provider import Outcome
 from protocols.resource_authorization_server import (
     KeysNeeded, ResourceAsConfig, ResourceAuthorizationServer,
 )

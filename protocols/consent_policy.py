@@ -139,6 +139,9 @@ class ConsentingAuthorizationServer(AuthorizationServer):
                                          reason=f"admin-approved for {policy.domain}: no consent screen")
                 return _with_details(handled, domain=policy.domain, consent_screen=False)
         granted = self._consents.get((session.subject, client.client_id), frozenset())
+        if client.admin_consented:  # approved for every user of this server (the base server's rule)
+            return self._complete(txn_id, session, now=now, set_cookie=set_cookie, event=event,
+                                  reason="admin-approved application")
         if set(requested) <= granted:
             handled = self._complete(txn_id, session, now=now, set_cookie=set_cookie, event="consent.reused",
                                      reason="the user's consent on record covers this request")

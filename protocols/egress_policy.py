@@ -8,6 +8,10 @@ distinctive fragments (text values of at least ``MIN_TEXT`` characters, numbers 
 ``MIN_DIGITS`` digits, in plain and grouped forms) are looked for in the outgoing text. If any is
 found and any recipient's domain is not one of ``internal_domains``, the message is blocked; the
 verdict names the sources and the external recipients, never the matched text. Pure functions.
+
+Recipients an approval covers are not external for this check: ``approved_recipients`` reads them
+from the RFC 9396 authorization details of approvals granted to the agent (the ``recipients`` of a
+detail whose ``actions`` include ``send_email``) — the approver saw and approved exactly them.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
+
+from protocols.rar import AuthorizationDetail
 
 MIN_TEXT = 8
 MIN_DIGITS = 4
@@ -37,13 +43,27 @@ class EgressVerdict:
     external_recipients: tuple[str, ...]
     sources: tuple[str, ...]
     """Internal sources whose content appears in the message."""
+    approved: tuple[str, ...] = ()
+    """Outside recipients not counted as external because an approval names them."""
 
 
 def domain_of(address: str) -> str:
-    address = address.strip()
-    if "<" in address and address.endswith(">"):
-        address = address.rsplit("<", 1)[1][:-1]
-    return address.rpartition("@")[2].lower()
+    return address_of(address).rpartition("@")[2]
+
+
+def address_of(recipient: str) -> str:
+    """The bare, lower-cased address of ``Name <address>`` or ``address``."""
+    recipient = recipient.strip()
+    if "<" in recipient and recipient.endswith(">"):
+        recipient = recipient.rsplit("<", 1)[1][:-1]
+    return recipient.strip().lower()
+
+
+def approved_recipients(details: Iterable[AuthorizationDetail], *, action: str = "send_email") -> frozenset[str]:
+    """The addresses approved details let the agent ``action`` to: each detail's ``recipients``
+    when its ``actions`` include ``action``."""
+    return frozenset(address_of(r) for detail in details if action in detail.values.get("actions", ())
+                     for r in detail.values.get("recipients", ()))
 
 
 def external_recipients(recipients: Iterable[str], *, internal_domains: frozenset[str]) -> tuple[str, ...]:
@@ -79,10 +99,14 @@ def fragments(content: Any) -> set[str]:
     return found
 
 
-def decide(*, text: str, recipients: Iterable[str], context: Mapping[str, Any], policy: EgressPolicy) -> EgressVerdict:
-    """``context``: source URI → content the agent holds. Blocked iff internal content would reach
-    an external recipient."""
-    external = external_recipients(recipients, internal_domains=policy.internal_domains)
+def decide(*, text: str, recipients: Iterable[str], context: Mapping[str, Any], policy: EgressPolicy,
+           approved: frozenset[str] = frozenset()) -> EgressVerdict:
+    """``context``: source URI → content the agent holds; ``approved``: addresses an approval
+    covers (``approved_recipients``). Blocked iff internal content would reach an external
+    recipient no approval covers."""
+    outside = external_recipients(recipients, internal_domains=policy.internal_domains)
+    external = tuple(r for r in outside if address_of(r) not in approved)
     leaked = tuple(sorted(uri for uri, content in context.items() if policy.is_internal_source(uri)
                           and any(fragment in text for fragment in fragments(content))))
-    return EgressVerdict(allowed=not (external and leaked), external_recipients=external, sources=leaked)
+    return EgressVerdict(allowed=not (external and leaked), external_recipients=external, sources=leaked,
+                         approved=tuple(r for r in outside if address_of(r) in approved))

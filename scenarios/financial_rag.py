@@ -25,7 +25,7 @@ from actors.agent import LOGIN_PATH, AgentActor
 from actors.browser import Browser, Credentials, Navigate
 from actors.fga_client import FgaClient
 from actors.fga_service import FgaServiceActor
-from actors.financial_agent import compose_answer, prompt, retrieve
+from actors.financial_agent import answer as answer_question, retrieve
 from actors.identity_providers import DirectoryEntry, PersonSecrets, account, build_enterprise_idp
 from actors.mcp_client import McpAgentClient, McpUnavailable
 from actors.oidc_provider import OidcProviderActor
@@ -170,8 +170,7 @@ async def phase_ask(cast: RagCast, phase: PhaseSpec) -> PhaseResult:
     except McpUnavailable as error:
         return PhaseResult(number=phase.number, name=phase.name, ok=False,
                            outcome=f"{person.name}'s question could not be answered: {error}.")
-    given = prompt(context)
-    answer = compose_answer(context)
+    given, answer = await answer_question(cast.agent, context)
     cast.prompts[phase.user], cast.answers[phase.user] = given, answer
     division = {r.id: r.division for r in settings.reports}
     foreign = [c for c in cast.chunks if division[c.report] != person.team]

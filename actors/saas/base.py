@@ -23,7 +23,7 @@ from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.access_token import challenge, require_any_scope
 from protocols.oauth.authorization_server import AuthorizationServer
 from protocols.oauth.errors import InsufficientScope, InvalidRequest, InvalidToken, MethodNotAllowed, NotFound, OAuthError
-from protocols.oidc.provider import Outcome
+from protocols.oauth.outcome import Outcome
 from protocols.oidc.userinfo import AccessTokenClaims, MissingBearerToken
 
 QUIET_EVENTS = frozenset({"metadata.served", "jwks.served"})

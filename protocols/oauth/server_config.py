@@ -49,6 +49,9 @@ class ApiResource:
 
 @attrs.frozen(kw_only=True)
 class ServerConfig:
+    """One provider's authorization server: issuer, the name on its consent screen, its scopes and
+    APIs, and lifetimes in seconds (refresh tokens: RFC 9700 §4.14.2 idle and absolute limits)."""
+
     issuer: str
     display_name: str
     scopes: Mapping[str, str]
@@ -63,6 +66,7 @@ class ServerConfig:
     max_login_failures: int = 5
 
     def metadata(self) -> AuthorizationServerMetadata:
+        """The RFC 8414 §2 document: endpoints at the standard paths below the issuer."""
         base = self.issuer.rstrip("/")
         return AuthorizationServerMetadata(
             issuer=self.issuer, authorization_endpoint=base + AUTHORIZE_PATH, token_endpoint=base + TOKEN_PATH,

@@ -23,7 +23,8 @@ from scenarios.world import PhaseSpec
 
 ATTACK_IDS: tuple[str, ...] | None = None
 """The attacks phase 8 runs (``None``: every attack of the library; tests narrow it to stay cheap)."""
-STEP_ROWS = ("discovery", "credentials", "api_access", "approval", "access_reviews", "threats", "incidents")
+STEP_ROWS = ("discovery", "credentials", "user_auth", "api_access", "approval", "access_reviews", "threats",
+             "incidents")
 """The rows the scenario's own steps measure under both configurations."""
 
 

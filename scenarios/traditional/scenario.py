@@ -17,7 +17,10 @@ from typing import Any
 import attrs
 import trio
 
+from actors.agent import LOGIN_PATH
 from actors.attacker import AttackerActor, Probe
+from actors.browser import Browser, Credentials
+from actors.identity_providers import PersonSecrets
 from scenarios import sales_agent
 from scenarios.phase_result import PhaseResult
 from scenarios.phases import PHASES as SALES_PHASES
@@ -51,6 +54,7 @@ class ComparisonCast:
     """The unified drill's probes (every credential stolen from the agent), tried again on day 46."""
     contained_at: float | None = None
     theft_at: float | None = None
+    nursery: trio.Nursery | None = None
 
     async def add(self, measurement: Measurement, phase: PhaseSpec) -> None:
         self.measurements.append(measurement)
@@ -68,7 +72,7 @@ async def start_cast(*, world: World, runtime: Any, nursery: trio.Nursery) -> Co
     shadow = trad.ShadowScript(client=traditional.client("crm", key=traditional.shadow_key))
     nursery.start_soon(shadow.run)
     return ComparisonCast(world=world, runtime=runtime, unified=unified, traditional=traditional, shadow=shadow,
-                          attacker=attacker)
+                          attacker=attacker, nursery=nursery)
 
 
 def _with(result: PhaseResult, measurements: list[Measurement], *, ok: bool = True) -> PhaseResult:
@@ -84,6 +88,26 @@ def _sales(number: int):
     async def phase(cast: ComparisonCast, spec: PhaseSpec) -> PhaseResult:
         return await SALES_PHASES[number](cast.unified, spec)
     return phase
+
+
+async def phase_2_authentication(cast: ComparisonCast, spec: PhaseSpec) -> PhaseResult:
+    """After the sales sign-in: a password phished from the person who signs in with one (the
+    agent's owner) tried at the enterprise IdP and at the in-house login service."""
+    result = await SALES_PHASES[2](cast.unified, spec)
+    victim = next((p for p in cast.world.people if p.login == "password"), None)
+    if victim is None or cast.nursery is None:
+        return result
+    idp = cast.unified.idp
+    phished = PersonSecrets.for_person(cast.runtime, victim.id).password
+    browser = Browser(name="browser:phisher", runtime=cast.runtime, person="an attacker", federation=None,
+                      credentials={idp.base_url: Credentials(username=victim.email, password=phished)})
+    await cast.nursery.start(browser.run)
+    agent = cast.unified.agents[spec.agent]
+    found = [await uni.phished_password(cast.runtime, browser=browser, login_url=agent.url(LOGIN_PATH), idp=idp.name),
+             await trad.phished_password(cast.traditional, person=victim.id)]
+    for m in found:
+        await cast.add(m, spec)
+    return _with(result, found)
 
 
 async def phase_5_approval(cast: ComparisonCast, spec: PhaseSpec) -> PhaseResult:
@@ -197,5 +221,5 @@ async def day_46(cast: ComparisonCast, spec: PhaseSpec) -> PhaseResult:
     return await finish_comparison(cast, spec, found)
 
 
-PHASES = {1: _sales(1), 2: _sales(2), 3: _sales(3), 4: _sales(4), 5: phase_5_approval, 6: _sales(6),
+PHASES = {1: _sales(1), 2: phase_2_authentication, 3: _sales(3), 4: _sales(4), 5: phase_5_approval, 6: _sales(6),
           7: phase_7_reviews, 8: phase_8_drill}

@@ -192,3 +192,24 @@ async def day_zero_key(cast: TraditionalCast) -> Measurement:
                        actions=1 if response.status == 200 else 0,
                        evidence=(f"{key.label} created {cast.runtime.clock.now() - key.created_at} s ago, never rotated",
                                  f"GET /api/customers with it: HTTP {response.status}"))
+
+
+async def phished_password(cast: TraditionalCast, *, person: str) -> Measurement:
+    """The same phished password at the in-house login service: a token, then the person's documents."""
+    started = cast.runtime.clock.now_float()
+    email = cast.world.person(person).email
+    login = cast.client("login", keyless=True)
+    response = await login.form("/login", {"username": email, "password": cast.people_passwords[person]})
+    clients, records = [login], 0
+    if response.status == 200:
+        token = response.json()["access_token"]
+        docs = cast.client("docs", bearer=token)
+        owned = sorted(d.uri for d in cast.systems["docs"].documents.values() if d.owner == email)
+        for uri in owned:
+            await docs.get(f"/mcp/resources?uri={uri}")
+        clients.append(docs)
+        records = docs.records_received
+    return measurement(row="user_auth", step="step:phished-password", clients=clients, cast=cast, started=started,
+                       records=records, actions=1 if response.status == 200 else 0,
+                       evidence=(f"login with the password alone: HTTP {response.status}",
+                                 f"documents read with the session: {records}"))

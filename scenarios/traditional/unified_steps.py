@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import attrs
 
 from actors.attacker import AttackReport, Probe, ProbeResult
+from actors.browser import Navigate
 from actors.runtime.network import Unreachable
 from actors.vault_client import DelegationExpired
 from actors.runtime.context import Runtime
@@ -167,3 +169,18 @@ async def loot_after(runtime: Runtime, probes: Sequence[Probe], *, row: str, ste
                        actions=len(opened), contained_at=contained_at if not opened else None,
                        evidence=(f"stolen credentials still accepted: {len(opened)} of {len(probes)}",
                                  *(f"accepted: {c}" for c in opened)))
+
+
+async def phished_password(runtime: Runtime, *, browser: Any, login_url: str, idp: str) -> Measurement:
+    """An attacker's browser with a phished enterprise password (not the authenticator) signs in to
+    the agent: the IdP's universal login asks for the second factor."""
+    started = runtime.clock.now_float()
+    before = runtime.audit.store.last()[0]
+    result = await browser.ask(Navigate(url=login_url))
+    signed_in = not result.problem and result.status == 200
+    request = UnifiedRequest(system=idp, seq_before=before, seq_after=runtime.audit.store.last()[0],
+                             status=result.status)
+    return measurement(runtime=runtime, row="user_auth", step="step:phished-password", requests=[request],
+                       started=started, records=0, actions=1 if signed_in else 0,
+                       contained_at=None if signed_in else runtime.clock.now_float(),
+                       evidence=(f"sign-in with the password alone: {result.problem or 'signed in'}",))

@@ -3,10 +3,13 @@ model is Alice's division only — while the same search *without* the filter re
 chunks (so the check can fail) — the service fails closed, and bad input gets the right error."""
 
 import attrs
+import pytest
 
 from actors.financial_agent import compose_answer, prompt
+from actors.report_retrieval import parse_search
 from actors.runtime.network import Transport
 from protocols.http import HttpRequest
+from protocols.oauth.errors import InvalidRequest
 from protocols.retrieval import embed
 from scenarios.financial_rag import phase_ask, start_rag_cast
 from scenarios.library import SCENARIOS
@@ -72,4 +75,34 @@ async def test_bad_requests_get_oauth_errors():
         assert forged.status == 401 and forged.json()["error"] == "invalid_token"
         wrong = await runtime.network.send(HttpRequest.get(url))
         assert wrong.status == 405
+        nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("payload", [{"query": ""}, {"query": "Q3", "k": 0}, {"query": "Q3", "k": 21},
+                                     {"query": "Q3", "k": True}, ["Q3"], {"k": 3}])
+def test_a_bad_search_body_is_invalid_request(payload):
+    with pytest.raises(InvalidRequest) as caught:
+        parse_search(HttpRequest.json_post(url="https://report-index.test/search", payload=payload))
+    assert caught.value.to_response().status == 400
+
+
+async def test_the_post_filter_drops_what_a_too_permissive_pre_filter_let_through(monkeypatch):
+    import actors.report_retrieval as retrieval_module
+    from protocols.fga.rag import FilterResult
+
+    async def everything(client, *, user, relation, candidates, **_):   # a pre-filter that lets all through
+        return FilterResult(mode="pre-filter", user=user, relation=relation, kept=tuple(candidates))
+
+    monkeypatch.setattr(retrieval_module, "prefilter", everything)
+    async with running_runtime(Transport.CHANNEL) as (runtime, nursery, _):
+        cast = await start_rag_cast(world=WORLD, runtime=runtime, nursery=nursery)
+        result = await phase_ask(cast, ask("alice"))
+        assert result.ok, result.outcome                      # BatchCheck still kept other divisions out
+        entries = runtime.audit.store.entries()
+        dropped = [e for e in entries if e.event == "rag.chunk_dropped"]
+        assert dropped and {e.details["object"].partition(":")[2].partition("-")[0] for e in dropped} != {"retail"}
+        assert all(e.reason.startswith("post-filter: denied") for e in dropped)
+        denied_checks = [e for e in entries if e.event == "authz.denied" and e.details.get("query") == "check"]
+        assert {e.details["object"] for e in denied_checks} == {e.details["object"] for e in dropped}
+        assert {i.source.partition("-")[0] for i in cast.agent.contexts["auth0|alice"].items} == {"retail"}
         nursery.cancel_scope.cancel()

@@ -56,8 +56,9 @@ def test_every_row_the_steps_measure_has_both_columns(channel: RunResult) -> Non
     assert len(rows) == 12
     for key in finish.STEP_ROWS + ("audit", "documents", "mcp"):
         assert rows[key]["traditional"] is not None and rows[key]["unified"] is not None, key
-    assert rows["user_auth"]["traditional"] is None and rows["user_auth"]["unified"] is None
-    assert "not measured in this run" in (channel.out_dir / "report.md").read_text()
+    assert rows["user_auth"]["steps"] == ["step:phished-password"]  # the two attacks measure other rows
+    assert rows["user_auth"]["traditional"]["unauthorised_actions"] == 1  # a session from the password alone
+    assert rows["user_auth"]["unified"]["unauthorised_actions"] == 0  # the IdP wants the second factor
     assert "attack:forged-jwt" in rows["mcp"]["steps"] and "attack:confused-deputy" in rows["documents"]["steps"]
 
 
@@ -132,8 +133,10 @@ def test_http_transport_measures_the_same_steps(channel: RunResult, tmp_path: Pa
         for configuration in ("traditional", "unified"):
             assert rows_http[key][configuration] is not None, (key, configuration)
     for key, configuration in (("approval", "traditional"), ("approval", "unified"), ("access_reviews", "traditional"),
-                               ("access_reviews", "unified"), ("discovery", "unified")):
+                               ("access_reviews", "unified"), ("discovery", "unified"), ("user_auth", "traditional"),
+                               ("user_auth", "unified")):
         got, want = rows_http[key][configuration], rows_channel[key][configuration]
         assert (got["records_exposed"], got["unauthorised_actions"], got["steps_total"]) == (
             want["records_exposed"], want["unauthorised_actions"], want["steps_total"]), (key, configuration)
     assert rows_http["threats"]["traditional"] is None  # the drill is not part of this subset
+    assert "not measured in this run" in (http.out_dir / "report.md").read_text()
