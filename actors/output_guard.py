@@ -46,7 +46,8 @@ class OutputGuard:
         context = contexts.get(subject) if subject is not None else None
         held = {item.source: item.content for item in context.items} if context is not None else {}
         approvals = getattr(self.agent, "approved", {}).get(subject, ()) if subject is not None else ()
-        verdict = decide_egress(text=text, recipients=destination.split(","), context=held, policy=self.egress,
+        recipients = [r.strip() for r in destination.split(",")]
+        verdict = decide_egress(text=text, recipients=recipients, context=held, policy=self.egress,
                                 approved=approved_recipients(approvals))
         if verdict.allowed:
             if verdict.sources and verdict.approved:

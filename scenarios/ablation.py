@@ -73,10 +73,13 @@ def ablated_world(world: World, ablation: Ablation) -> tuple[World, str]:
         text = Path(world.source).read_text(encoding="utf-8")
     except OSError:
         raise WorldError(f"{world.source}: cannot re-read the world file for the ablation") from None
-    ablated_text = ablation.rewrite(text)
+    try:
+        ablated_text = ablation.rewrite(text)
+    except WorldError as error:
+        raise world.error("", str(error)) from None  # with the file and line
     ablated = parse_world(ablated_text, source=f"{world.source} [ablation: {ablation.name}]")
     if not ablation.check(ablated):
-        raise WorldError(f"{world.source}: the ablation {ablation.name} did not take effect")
+        raise world.error("", f"the ablation {ablation.name} did not take effect")
     return ablated, ablated_text
 
 

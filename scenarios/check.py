@@ -47,11 +47,16 @@ def scenario_for(world: World, name: str | None) -> Scenario:
     return SCENARIOS[world.name]
 
 
+def require_expectations(world: World) -> None:
+    """A world to check must say what to expect (else ``check`` would pass vacuously)."""
+    if not world.expectations:
+        raise world.error("expectations", "the world file has no [[expectations]] to check")
+
+
 def check_world(*, world: World, scenario: Scenario, transport: Transport, seed: int, out_dir: Path,
                 progress: Callable | None = None) -> CheckResult:
     """Run ``scenario`` on ``world`` into ``out_dir`` and check every expectation of the world."""
-    if not world.expectations:
-        raise world.error("expectations", "the world file has no [[expectations]] to check")
+    require_expectations(world)
     run = run_scenario(RunOptions(scenario=scenario, world=world, transport=transport, seed=seed, out_dir=out_dir,
                                   progress=progress))
     verdicts = check_expectations(world.expectations, record=read_run(out_dir), secrets=run.secrets)

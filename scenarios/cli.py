@@ -103,12 +103,22 @@ def _world(path: Path | None, scenario: str):
     return load_world(path if path is not None else SCENARIOS[scenario].world_file)
 
 
+def _run_dir(path: Path) -> Path:
+    """``path``, created if needed; a directory that cannot be made is a user error (exit 2)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CliError(f"{path}: cannot create the run directory ({error.strerror or type(error).__name__})") from None
+    return path
+
+
 def _check(args: argparse.Namespace) -> int:
-    from scenarios.check import check_world, report_lines, scenario_for
+    from scenarios.check import check_world, report_lines, require_expectations, scenario_for
 
     world = load_world(args.world)
     scenario = scenario_for(world, args.scenario)
-    out = args.out or Path("runs") / "check" / f"{args.world.stem}-seed{args.seed}-{args.transport}"
+    require_expectations(world)
+    out = _run_dir(args.out or Path("runs") / "check" / f"{args.world.stem}-seed{args.seed}-{args.transport}")
     result = check_world(world=world, scenario=scenario, transport=Transport(args.transport), seed=args.seed,
                          out_dir=out)
     lines = report_lines(result)
@@ -134,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             from scenarios.runner import RunOptions, run_scenario
 
             world = _world(args.world, args.scenario)
-            out = args.out or Path("runs") / f"{args.scenario}-seed{args.seed}-{args.transport}"
+            out = _run_dir(args.out or Path("runs") / f"{args.scenario}-seed{args.seed}-{args.transport}")
             from scenarios.run_output import print_run, run_json
             from scenarios.progress import ConsoleProgress
 

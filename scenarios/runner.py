@@ -14,13 +14,13 @@ from typing import Any
 
 import attrs
 import trio
-import trio.testing
 
 from actors.audit_log import AuditLog, AuditStore, export_jsonl
 from actors.runtime.clock import ScenarioClock
 from actors.runtime.context import Runtime
 from actors.runtime.logging import configure_logging
 from actors.runtime.network import Network, Transport
+from actors.runtime.scheduling import run_simulated
 from actors.runtime.secrets import SecretRegistry
 from scenarios.world import World, WorldError
 from scenarios.phase_result import PhaseResult
@@ -65,7 +65,7 @@ def run_scenario(options: RunOptions) -> RunResult:
         raise options.world.error(f"{missing[0].where}.number", f"phase {missing[0].number} is not part of scenario "
                                   f"{options.scenario.name} (it has {', '.join(map(str, sorted(phases)))})")
     threshold = 0 if options.transport is Transport.CHANNEL else HTTP_AUTOJUMP_THRESHOLD
-    result = trio.run(_run, options, clock=trio.testing.MockClock(autojump_threshold=threshold))
+    result = run_simulated(_run, options, seed=options.seed, autojump_threshold=threshold)
     return attrs.evolve(result, report=render_run(options.out_dir)) if options.render else result
 
 

@@ -9,7 +9,8 @@ from the world's ``[vault]``, ``[[providers]]``, ``[[integrations]]`` and agents
 - the vault: its SQLite store in the run directory, its ``client_secret_basic`` registration at
   every provider (admin-approved or consent-screen, per the world), the IdP it trusts, and every
   agent with integrations as a ``private_key_jwt`` client with its allowed integrations/scopes;
-- per such agent its :class:`~actors.sales_workflow.AgentTools` (vault client + output filter).
+- per such agent its :class:`~actors.sales_workflow.AgentTools` (vault client + output filter,
+  with the world's ``[vault.egress]`` policy: the organisation's domain and the listed ones inside).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from actors.sales_workflow import AgentTools
 from actors.storage.vault_store import SqliteVaultStore
 from actors.vault import CONNECT_CALLBACK_PATH, ProviderClient, VaultActor, VaultConfig
 from actors.vault_client import VaultClient
+from protocols.egress_policy import EgressPolicy
 from protocols.jose.jwks import JwkSet
 from protocols.jose.keys import KeyRing
 from protocols.oauth.authorization_server import (
@@ -175,6 +177,10 @@ def build_vault_cast(*, world: World, runtime: Runtime, agents: Mapping[str, Age
                 scopes=frozenset(_MODULES[spec.kind].SCOPES)),
             admin_consented=spec.consent == "admin"))
     resources = {name: integration.resource for name, integration in cast.integrations.items()}
+    egress = None
+    if settings.egress is not None:
+        egress = EgressPolicy(internal_domains=frozenset({world.domain.lower(), *settings.egress.internal_domains}),
+                              internal_sources=settings.egress.internal_sources)
     for spec in world.agents:
         agent = agents.get(spec.id)
         if agent is None or not spec.integrations or agent.signing_key is None:
@@ -186,7 +192,7 @@ def build_vault_cast(*, world: World, runtime: Runtime, agents: Mapping[str, Age
         vault.agent_grants[spec.id] = {name: frozenset(scopes) for name, scopes in spec.integrations.items()}
         cast.tools[spec.id] = AgentTools(agent=agent, vault=VaultClient(agent=agent, vault_url=vault.base_url,
                                                                         integrations=resources),
-                                         guard=OutputGuard(agent=agent))
+                                         guard=OutputGuard(agent=agent, egress=egress))
     cast.vault = vault
     return cast
 

@@ -7,6 +7,10 @@ refresh_margin = 300        # never serve a provider token with less than this m
 keep_warm = 900             # tokens served this recently are refreshed ahead of expiry
 kek_rotation_days = 90      # key-encryption key rotation (0 = never)
 
+[vault.egress]              # optional: the agents' output filter blocks internal content to outsiders
+internal_domains = ["acme-subsidiary.example"]  # counted as inside, besides [organization].domain
+internal_sources = ["docs://pricing/", "finance://"]  # URI prefixes of internal-only content
+
 [[providers]]               # a SaaS provider: an OAuth authorization server plus its API
 name = "crm"                # actor name
 kind = "crm"                # crm | google-workspace | slack
@@ -35,6 +39,7 @@ Every section is optional; a world without ``[vault]`` has no vault. Errors are 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -49,6 +54,8 @@ PROVIDER_APIS: Mapping[str, Mapping[str, frozenset[str]]] = {
 PROVIDER_KINDS = tuple(PROVIDER_APIS)
 CONSENT_MODES = ("admin", "user")
 DAY = 86400
+_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+_URI_PREFIX = re.compile(r"^[a-z][a-z0-9+.-]*://\S*$")
 
 
 class _Reader(Protocol):  # scenarios.world._Reader (structural: world.py imports this module)
@@ -62,11 +69,23 @@ class _Reader(Protocol):  # scenarios.world._Reader (structural: world.py import
 
 
 @attrs.frozen(kw_only=True)
+class EgressSettings:
+    """``[vault.egress]``: the data-egress policy of the agents' output filter
+    (``protocols.egress_policy``); recipients named by an approval are exempt."""
+
+    internal_domains: tuple[str, ...]
+    """Domains counted as inside the organisation besides ``[organization].domain``."""
+    internal_sources: tuple[str, ...]
+    """URI prefixes of internal-only content (``docs://pricing/``, ``finance://``)."""
+
+
+@attrs.frozen(kw_only=True)
 class VaultSettings:
     name: str
     refresh_margin: int
     keep_warm: int
     kek_rotation_days: int
+    egress: EgressSettings | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -115,6 +134,28 @@ def _strings(read: _Reader, value: Any, where: str) -> tuple[str, ...]:
     if len(set(value)) != len(value):
         raise read.fail(where, "lists a value twice")
     return tuple(value)
+
+
+def parse_egress(read: _Reader, raw: Any) -> EgressSettings | None:
+    """``[vault.egress]`` (``None`` when absent)."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise read.fail("vault.egress", "expected a table")
+    if "internal_sources" not in raw:
+        raise read.fail("vault.egress.internal_sources", "missing")
+    sources = _strings(read, raw["internal_sources"], "vault.egress.internal_sources")
+    bad = [s for s in sources if not _URI_PREFIX.match(s)]
+    if bad:
+        raise read.fail("vault.egress.internal_sources",
+                        f"expected URI prefixes such as docs://pricing/, got {bad[0]!r}")
+    domains: tuple[str, ...] = ()
+    if "internal_domains" in raw:
+        domains = _strings(read, raw["internal_domains"], "vault.egress.internal_domains")
+    bad = [d for d in domains if not _DOMAIN.match(d)]
+    if bad:
+        raise read.fail("vault.egress.internal_domains", f"expected lower-case domain names, got {bad[0]!r}")
+    return EgressSettings(internal_domains=domains, internal_sources=sources)
 
 
 def parse_agent_integrations(read: _Reader, agent: dict[str, Any], where: str) -> Mapping[str, tuple[str, ...]]:
@@ -191,5 +232,6 @@ def parse_connected_systems(read: _Reader, data: dict[str, Any], *,
         raise read.fail("vault.refresh_margin", f"must be shorter than the access-token lifetime of "
                                                 f"{', '.join(too_short)}")
     vault = VaultSettings(name=name, refresh_margin=margin, keep_warm=_non_negative(read, raw_vault, "keep_warm", "vault", 900),
-                          kek_rotation_days=_non_negative(read, raw_vault, "kek_rotation_days", "vault", 0))
+                          kek_rotation_days=_non_negative(read, raw_vault, "kek_rotation_days", "vault", 0),
+                          egress=parse_egress(read, raw_vault.get("egress")))
     return ConnectedSystems(vault=vault, providers=tuple(providers), integrations=tuple(integrations))

@@ -46,7 +46,8 @@ from protocols.jwt_bearer import peek
 from protocols.managed_connections import ManagedConnection, ManagedConnections
 from protocols.oauth.client_auth import AssertionReplayCache, AuthenticatedClient
 from protocols.oauth.errors import InvalidGrant, InvalidRequest, InvalidScope, InvalidTarget, OAuthError
-from protocols.oidc.provider import Decision, Handled, OpenIdProvider, Outcome
+from protocols.oauth.outcome import Decision, Handled, Outcome, refused_explained
+from protocols.oidc.provider import OpenIdProvider
 from protocols.token_exchange import (
     GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_BEARER, TOKEN_TYPE_ID_JAG, TOKEN_TYPE_ID_TOKEN,
     TOKEN_TYPE_JWT, ActClaim, InvalidActClaim, MayAct, TokenExchangeRequest, TokenExchangeResponse, delegate,
@@ -143,11 +144,8 @@ class TokenExchangeGrant:
                                details={"requested_token_type": request.requested_token_type})
             return self._delegate(request, client=client, now=now)
         except _Refused as refused:
-            error = refused.error
-            return Handled(response=error.to_response(), outcome=Outcome(
-                event=denied, decision=Decision.DENY, reason=f"{error.error}: {error.description}",
-                subject=refused.subject, client_id=client.client_id,
-                details={"error": error.error, **refused.details}))
+            return refused_explained(refused.error, event=denied, subject=refused.subject, client_id=client.client_id,
+                                     details=refused.details)
 
     # -- ID-JAG (draft §4.3) -------------------------------------------------------------------
 

@@ -10,9 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import attrs
-import trio
-import trio.testing
 
+from actors.runtime.scheduling import run_simulated
 from scenarios.attacks import ATTACKS, AttackOutcome
 
 HTTP_AUTOJUMP_THRESHOLD = 0.05
@@ -52,7 +51,7 @@ def run_attacks(args: argparse.Namespace, *, error: Callable[[str], Exception]) 
                 for i in ids for c in configurations]
 
     threshold = 0 if args.transport == "channel" else HTTP_AUTOJUMP_THRESHOLD
-    outcomes = trio.run(everything, clock=trio.testing.MockClock(autojump_threshold=threshold))
+    outcomes = run_simulated(everything, seed=args.seed, autojump_threshold=threshold)
     if args.json:
         print(json.dumps([attrs.asdict(o) for o in outcomes], indent=2))
     else:

@@ -180,7 +180,13 @@ async def phished_password(runtime: Runtime, *, browser: Any, login_url: str, id
     signed_in = not result.problem and result.status == 200
     request = UnifiedRequest(system=idp, seq_before=before, seq_after=runtime.audit.store.last()[0],
                              status=result.status)
+    refusals = [f"{e.event} {e.reason}" for e in runtime.audit.store.entries()
+                if request.seq_before < e.seq <= request.seq_after and e.actor == idp and e.decision == "deny"]
     return measurement(runtime=runtime, row="user_auth", step="step:phished-password", requests=[request],
                        started=started, records=0, actions=1 if signed_in else 0,
                        contained_at=None if signed_in else runtime.clock.now_float(),
-                       evidence=(f"sign-in with the password alone: {result.problem or 'signed in'}",))
+                       evidence=(f"sign-in with the password alone: HTTP {result.status} at "
+                                 f"{result.final_url.split('?')[0]}"
+                                 + (f" ({result.problem})" if result.problem else "")
+                                 + ("; signed in" if signed_in else "; no session"),
+                                 f"the IdP: {', '.join(refusals) or 'no refusal'}"))

@@ -1,7 +1,10 @@
 """The data-egress policy of the output filter (protocols.egress_policy): internal content to outside
 recipients is blocked; internal recipients, or outside recipients without internal content, pass."""
 
-from protocols.egress_policy import EgressPolicy, decide, domain_of, external_recipients, fragments
+from protocols.egress_policy import (
+    EgressPolicy, approved_recipients, decide, domain_of, external_recipients, fragments,
+)
+from protocols.rar import parse_detail
 
 POLICY = EgressPolicy(internal_domains=frozenset({"acmecorp.example"}), internal_sources=("docs://pricing/",))
 PRICE_LIST = {"year": 2025, "currency": "EUR", "items": [
@@ -31,3 +34,22 @@ def test_fragments_and_addresses():
     assert domain_of("Julie <julie@Acme-Customer.example>") == "acme-customer.example"
     assert external_recipients(["a@acmecorp.example", " ", "b@else.example"],
                                internal_domains=POLICY.internal_domains) == ("b@else.example",)
+
+
+def test_recipients_named_by_an_approved_send_email_are_exempt_and_no_one_else():
+    approved = parse_detail({"type": "proposal_approval", "customer": "Acme Corp", "amount": "450000.00",
+                             "currency": "EUR", "products": ["Premium support"], "actions": ["send_email"],
+                             "recipients": ["julie.martinez@acme-customer.example"]})
+    not_mail = parse_detail({**approved.to_json(), "actions": ["update_crm"],
+                             "recipients": ["cfo@acme-customer.example"]})
+    covered = approved_recipients([approved, not_mail])
+    assert covered == {"julie.martinez@acme-customer.example"}  # update_crm names no e-mail recipient
+    text = "Premium support: 60 000 EUR"
+    ok = decide(text=text, recipients=["Julie <Julie.Martinez@acme-customer.example>"], context=CONTEXT,
+                policy=POLICY, approved=covered)
+    assert ok.allowed and ok.approved == ("Julie <Julie.Martinez@acme-customer.example>",)
+    mixed = decide(text=text, recipients=["julie.martinez@acme-customer.example", "x@rival.example"],
+                   context=CONTEXT, policy=POLICY, approved=covered)
+    assert not mixed.allowed and mixed.external_recipients == ("x@rival.example",)
+    assert not decide(text=text, recipients=["cfo@acme-customer.example"], context=CONTEXT, policy=POLICY,
+                      approved=covered).allowed

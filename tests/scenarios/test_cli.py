@@ -98,3 +98,12 @@ def test_run_uses_the_world_file_given(capsys, tmp_path):
     assert meta["world_sha256"] == hashlib.sha256(world.read_bytes()).hexdigest()
     entries = [json.loads(line) for line in (tmp_path / "out" / "audit.jsonl").read_text().splitlines()]
     assert [e["details"]["waited"] for e in entries if e["event"] == "ciba.approved"] == [900]
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_an_out_directory_that_cannot_be_made_is_one_line_and_exit_2(capsys, tmp_path, command):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    target = ["procurement"] if command == "run" else [str(WORLDS_DIR / "procurement.toml")]
+    code, out, err = run_cli(capsys, command, *target, "--out", str(blocker / "run"))
+    assert code == 2 and out == "" and err.strip() == f"{blocker / 'run'}: cannot create the run directory (Not a directory)"
