@@ -9,6 +9,7 @@ expectation (``WorldError``, with the file and line).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,3 +84,14 @@ def report_lines(result: CheckResult) -> list[str]:
         lines.append(f"{len(result.unmet)} of {len(result.verdicts)} expectations UNMET ({met} met):")
         lines += [f"  {source}:{v.expectation.line}: {v.expectation.where}: {v.expectation.text}" for v in result.unmet]
     return lines
+
+
+def report_json(result: CheckResult) -> str:
+    """``trustbench check --json``: one JSON object — ``ok``, the run, one entry per expectation."""
+    return json.dumps({
+        "ok": result.ok, "world_file": result.world.source, "scenario": result.world.name,
+        "run_dir": str(result.run.out_dir), "phases_passed": sum(1 for p in result.run.phases if p.ok),
+        "phases": len(result.run.phases),
+        "expectations": [{"line": v.expectation.line, "where": v.expectation.where, "kind": v.expectation.kind,
+                          "text": v.expectation.text, "met": v.met, "observed": v.observed} for v in result.verdicts],
+    }, sort_keys=True, ensure_ascii=False)

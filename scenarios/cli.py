@@ -72,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="channel (default) or http")
     check.add_argument("--seed", type=_seed, default=1, help="seed (default 1)")
     check.add_argument("--out", type=Path, help="run directory (default runs/check/WORLD-seedN-TRANSPORT)")
-    check.add_argument("--quiet", action="store_true", help="print only the unmet expectations")
+    shown = check.add_mutually_exclusive_group()
+    shown.add_argument("--quiet", action="store_true", help="print only the unmet expectations")
+    shown.add_argument("--json", action="store_true", help="print one JSON object: ok, run, every expectation")
 
     report = commands.add_parser("report", help="re-render a finished run's reports",
                                  description="Render RUN_DIR's audit log and run.json (without re-running) into "
@@ -113,7 +115,7 @@ def _run_dir(path: Path) -> Path:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from scenarios.check import check_world, report_lines, require_expectations, scenario_for
+    from scenarios.check import check_world, report_json, report_lines, require_expectations, scenario_for
 
     world = load_world(args.world)
     scenario = scenario_for(world, args.scenario)
@@ -121,9 +123,9 @@ def _check(args: argparse.Namespace) -> int:
     out = _run_dir(args.out or Path("runs") / "check" / f"{args.world.stem}-seed{args.seed}-{args.transport}")
     result = check_world(world=world, scenario=scenario, transport=Transport(args.transport), seed=args.seed,
                          out_dir=out)
-    lines = report_lines(result)
+    lines = [report_json(result)] if args.json else report_lines(result)
     if args.quiet:
-        lines = [line for line in lines[1:-1] if line.startswith("UNMET")]
+        lines = [line for line in lines if line.startswith("UNMET")]
     for line in lines:
         print(line)
     return 0 if result.ok else EXIT_FAILED

@@ -91,8 +91,8 @@ def _sales(number: int):
 
 
 async def phase_2_authentication(cast: ComparisonCast, spec: PhaseSpec) -> PhaseResult:
-    """After the sales sign-in: a password phished from the person who signs in with one (the
-    agent's owner) tried at the enterprise IdP and at the in-house login service."""
+    """After the sales sign-in: the password of the first person who signs in with one (John in the
+    sales world) phished and tried alone at the enterprise IdP and at the in-house login service."""
     result = await SALES_PHASES[2](cast.unified, spec)
     victim = next((p for p in cast.world.people if p.login == "password"), None)
     if victim is None or cast.nursery is None:

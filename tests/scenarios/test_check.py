@@ -3,6 +3,9 @@
 Each kind is checked on a small hand-written audit log (met and unmet); then the shipped world
 files pass end to end, and a deliberately changed copy fails naming the unmet expectation."""
 
+import contextlib
+import io
+import json
 import re
 from pathlib import Path
 
@@ -123,11 +126,19 @@ def test_no_secrets_scans_every_file_of_the_run_directory(tmp_path):
 @pytest.fixture(scope="module")
 def procurement_check(tmp_path_factory):
     out = tmp_path_factory.mktemp("procurement-check")
-    return main(["check", str(WORLDS_DIR / "procurement.toml"), "--out", str(out)])
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["check", str(WORLDS_DIR / "procurement.toml"), "--json", "--out", str(out)])
+    return code, json.loads(printed.getvalue())
 
 
-def test_check_passes_on_the_shipped_procurement_world(procurement_check, capsys):
-    assert procurement_check == 0
+def test_check_passes_on_the_shipped_procurement_world(procurement_check):
+    code, summary = procurement_check
+    assert code == 0 and summary["ok"] is True and summary["phases_passed"] == summary["phases"] == 3
+    world = load_world(WORLDS_DIR / "procurement.toml")
+    assert [(x["line"], x["kind"], x["met"]) for x in summary["expectations"]] == [
+        (x.line, x.kind, True) for x in world.expectations]
+    assert read_run(Path(summary["run_dir"])).metadata["world_sha256"] == world.sha256
 
 
 SHIPPED = sorted(p.stem for p in WORLDS_DIR.glob("*.toml") if not p.name.endswith(".mcp.toml"))

@@ -44,6 +44,7 @@ def world_with(old: str, new: str) -> str:
     return BASE.replace(old, new)
 
 
+EGRESS = 'internal_sources = ["docs://pricing/", "pricing://", "finance://"]'
 BAD = [
     (('salesforce = ["crm.read"]', 'salesforce = ["crm.read", "crm.admin"]'),
      "agents[0].integrations.salesforce: scopes not offered by the integration: crm.admin"),
@@ -58,6 +59,14 @@ BAD = [
     (('provider = "crm"', 'provider = "sap"'), "integrations[0].provider: unknown provider 'sap'"),
     (('consent = "admin"', 'consent = "maybe"'), "providers[0].consent: must be one of admin, user, got 'maybe'"),
     (('name = "token-vault"', 'name = "crm"'), "vault.name: the actor name 'crm' is already used"),
+    ((EGRESS, 'internal_sources = ["price list"]'),
+     "vault.egress.internal_sources: expected URI prefixes such as docs://pricing/, got 'price list'"),
+    ((EGRESS, 'internal_sources = []'), "vault.egress.internal_sources: expected a non-empty list of strings"),
+    ((EGRESS, 'internal_domains = ["acme-eu.example"]'), "vault.egress.internal_sources: missing"),
+    ((EGRESS, EGRESS + '\ninternal_domains = ["Acme EU"]'),
+     "vault.egress.internal_domains: expected lower-case domain names, got 'Acme EU'"),
+    ((EGRESS, EGRESS + '\ninternal_classes = ["pricing"]'),
+     "vault.egress.internal_classes: unknown field (known here: internal_domains, internal_sources)"),
 ]
 
 
@@ -73,8 +82,9 @@ def test_vault_world_mistakes_are_one_line_errors(change, message):
 def test_a_world_without_a_vault_has_none_and_agents_cannot_list_integrations():
     start = BASE.index("[vault]")
     no_vault = BASE[:start]
-    grants = no_vault[no_vault.index("[agents.integrations]"):no_vault.index("[[phases]]")]
-    world = parse_world(no_vault.replace(grants, ""), source=SOURCE)
+    grants = no_vault[no_vault.index("[agents.integrations]"):no_vault.index("[[credential_rotation]]")]
+    mcp = no_vault[no_vault.index("\n[mcp]\n"):no_vault.index("\n[fga]\n")]  # its CRM server reads through the vault
+    world = parse_world(no_vault.replace(grants, "").replace(mcp, ""), source=SOURCE)
     assert world.connected.vault is None and world.connected.providers == ()
     with pytest.raises(WorldError, match="agents list integrations but the world has no \\[vault\\]"):
         parse_world(no_vault + BASE[BASE.index("[[providers]]"):], source=SOURCE)
@@ -87,3 +97,13 @@ def test_refresh_token_idle_lifetime_defaults_to_the_absolute_one():
     idle = parse_world(world_with('refresh_token_days = 90       # refresh', 'refresh_token_idle_days = 7\n'
                                   'refresh_token_days = 90       # refresh'), source=SOURCE)
     assert idle.connected.provider("crm").refresh_token_idle_days == 7
+
+
+def test_the_egress_policy_is_on_in_the_sales_world_and_lists_extra_internal_domains():
+    egress = parse_world(BASE, source=SOURCE).connected.vault.egress
+    assert egress is not None and egress.internal_sources == ("docs://pricing/", "pricing://", "finance://")
+    assert egress.internal_domains == ()  # [organization].domain is inside without being listed
+    more = parse_world(world_with(EGRESS, EGRESS + '\ninternal_domains = ["acme-eu.example"]'), source=SOURCE)
+    assert more.connected.vault.egress.internal_domains == ("acme-eu.example",)
+    without = parse_world(BASE.replace("[vault.egress]", "").replace(EGRESS, ""), source=SOURCE)
+    assert without.connected.vault.egress is None

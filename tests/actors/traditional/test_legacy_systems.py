@@ -75,3 +75,21 @@ async def test_any_key_changes_prices_and_mails_anyone(transport: Transport) -> 
         assert sent.status == 202 and cast.systems["mail"].sent[0]["to"] == ["out@evil.example"]
         assert (await cast.client("mail").post("/send", json={"to": []})).status == 400
         assert (await cast.client("pricing").put("/prices/AI-TRN-ENT", json={"price_eur": "x"})).status == 400
+
+
+@BOTH
+async def test_each_bolt_on_protection_changes_what_the_systems_answer(transport: Transport) -> None:
+    from scenarios.traditional import Protections
+
+    async with running_runtime(transport) as (runtime, nursery, _):
+        cast = await start_traditional_cast(world=WORLD, runtime=runtime, nursery=nursery, protections=Protections(
+            refuse_unsigned_tokens=True, crm_records_per_window=30, crm_approval_above_eur=100_000))
+        forged = unsigned_token({"sub": WORLD.person("john").email})
+        assert (await cast.client("docs", bearer=forged).get("/mcp/resources?uri=docs://proposals/templates")).status == 401
+        assert (await cast.client("pricing", bearer=forged).get("/prices")).status == 401
+        crm = cast.client("crm")
+        statuses = [(await crm.get("/api/customers?limit=10")).status for _ in range(4)]
+        assert statuses == [200, 200, 200, 429] and crm.records_received == 30
+        big = await crm.post("/api/opportunities", json={"customer": "acme", "amount_eur": 450_000})
+        small = await crm.post("/api/opportunities", json={"customer": "acme", "amount_eur": 5_000})
+        assert (big.status, small.status) == (403, 201)
