@@ -10,6 +10,12 @@ certification campaigns on a schedule, reminders, revocation at the deadline, de
   the deadline) that only their review e-mail carries. Anyone else is refused;
 - ``POST /agents/{id}/deprovision`` (operator): revoke every grant in every system, move the
   agent to ``decommissioned``; the registry record, its history and the audit log stay;
+
+Removing a grant (a revocation in review, or deprovisioning) also ends the tokens the agent
+already holds for it, in the system that honours them: the token vault revokes at each provider
+the access tokens it served the agent (RFC 7009), an authorization server revokes what it issued
+to the client, a SaaS provider what it issued to the integration. Each system's report is audited
+here as ``governance.tokens_revoked`` (system, how many tokens, mechanism);
 - ``POST /agents/{id}/elevations`` ``{"system", "scope", "reason", "minutes", "requested_by"}``
   (operator): JIT elevation — only what the agent's role template (``metadata.agent_type``,
   ``protocols.role_templates``) offers just in time, for at most its maximum, with a justification;
@@ -291,13 +297,21 @@ class GovernanceActor(ScheduledActor):
     async def _revoke(self, agent_id: str, entitlement: Any, *, why: str) -> None:
         agent = await self._agent(agent_id)
         try:
-            await self._connector(entitlement.system).revoke(self._accounts(agent), entitlement)
+            rows = await self._connector(entitlement.system).revoke(self._accounts(agent), entitlement) or []
         except (ConnectorError, InvalidRequest) as error:
             await self.audit("governance.revocation_failed", agent=agent_id, decision="deny", reason=str(error),
                              entitlement=entitlement.id)
             return
         await self.audit("governance.entitlement_revoked", agent=agent_id, decision="revoke", reason=why,
                          entitlement=entitlement.id, system=entitlement.system)
+        await self._tokens_revoked(agent_id, rows, why=why, entitlement=entitlement.id)
+
+    async def _tokens_revoked(self, agent_id: str, rows: list[dict[str, Any]], *, why: str, **details: Any) -> None:
+        """One audit entry per system that ended the agent's live tokens with the grant."""
+        for row in rows:
+            await self.audit("governance.tokens_revoked", agent=agent_id, decision="revoke", reason=why,
+                             system=row.get("system"), tokens=row.get("tokens", 0), mechanism=row.get("mechanism"),
+                             **details)
 
     async def _close(self, campaign: Campaign) -> None:
         already = {i.entitlement.id for i in campaign.items if i.decision is Decision.REVOKED}
@@ -317,14 +331,15 @@ class GovernanceActor(ScheduledActor):
     async def deprovision(self, agent_id: str) -> dict[str, Any]:
         agent = await self._agent(agent_id)
         accounts = self._accounts(agent)
-        removed, failed = [], []
+        removed, failed, tokens = [], [], []
         for connector in self.connectors:
             try:
                 held = await connector.entitlements(accounts)
-                await connector.deprovision(accounts)
+                tokens += await connector.deprovision(accounts) or []
                 removed += [e.id for e in held]
             except ConnectorError as error:
                 failed.append(f"{connector.system}: {error}")
+        await self._tokens_revoked(agent_id, tokens, why="deprovisioned: every token it holds ends now")
         remaining = []
         for connector in self.connectors:
             try:
@@ -338,7 +353,8 @@ class GovernanceActor(ScheduledActor):
         await self.audit("governance.deprovisioned", agent=agent_id, decision="allow" if not remaining else "deny",
                          reason=f"{len(removed)} grant(s) removed, {len(remaining)} remaining",
                          removed=removed, remaining=remaining, failures=failed)
-        return {"agent": agent_id, "removed": removed, "remaining": remaining, "failures": failed}
+        return {"agent": agent_id, "removed": removed, "remaining": remaining, "failures": failed,
+                "revoked_tokens": tokens}
 
 
 def json_body(payload: Any) -> bytes:

@@ -16,6 +16,11 @@ system's own administrative API, so what is reviewed is what the system actually
 
 A connector that can also grant for a limited time (``elevate``) serves JIT elevation; the system
 itself stops honouring the grant at its expiry.
+
+``revoke`` and ``deprovision`` return what the system reports it did to the *live tokens* of the
+grant (``TokenRevocations``: one ``{"system", "tokens", "mechanism"}`` row per system that revoked
+tokens it or a token service had issued for it), so removing a grant also ends the tokens the
+agent already holds, and governance audits each row.
 """
 
 from __future__ import annotations
@@ -52,12 +57,16 @@ class AgentAccounts:
         return [value for s, value in self.accounts if s == system]
 
 
+TokenRevocations = list[dict[str, Any]]
+"""``[{"system", "tokens", "mechanism"}]``: live tokens revoked with a grant (empty: none were held)."""
+
+
 class Connector(Protocol):
     system: str
 
     async def entitlements(self, agent: AgentAccounts) -> list[Entitlement]: ...
-    async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> None: ...
-    async def deprovision(self, agent: AgentAccounts) -> None: ...
+    async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> TokenRevocations | None: ...
+    async def deprovision(self, agent: AgentAccounts) -> TokenRevocations | None: ...
 
 
 @attrs.define(eq=False)
@@ -87,9 +96,11 @@ class AdminApi:
         return cls(system=system, base_url=base_url, send=runtime.network.send, token=token)
 
 
-async def _revoke_each(connector: Any, agent: AgentAccounts) -> None:
+async def _revoke_each(connector: Any, agent: AgentAccounts) -> TokenRevocations:
+    rows: TokenRevocations = []
     for entitlement in await connector.entitlements(agent):
-        await connector.revoke(agent, entitlement)
+        rows += await connector.revoke(agent, entitlement) or []
+    return rows
 
 
 @attrs.define(eq=False)
@@ -177,11 +188,12 @@ class IntegrationConnector:
                                          label=f"{self.label or self.system}: {' '.join(app['scopes'])}"))
         return found
 
-    async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> None:
-        await self._call("DELETE", f"/admin/integrations/{entitlement.grant}")
+    async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> TokenRevocations:
+        answer = await self._call("DELETE", f"/admin/integrations/{entitlement.grant}")
+        return list(answer.get("revoked_tokens", []))
 
-    async def deprovision(self, agent: AgentAccounts) -> None:
-        await _revoke_each(self, agent)
+    async def deprovision(self, agent: AgentAccounts) -> TokenRevocations:
+        return await _revoke_each(self, agent)
 
 
 @attrs.define(eq=False)
@@ -205,8 +217,8 @@ class PrivilegedVaultConnector:
     async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> None:
         await self._call("POST", f"/credentials/{entitlement.grant}/revoke")
 
-    async def deprovision(self, agent: AgentAccounts) -> None:
-        await _revoke_each(self, agent)
+    async def deprovision(self, agent: AgentAccounts) -> TokenRevocations:
+        return await _revoke_each(self, agent)
 
 
 @attrs.define(eq=False)
@@ -228,13 +240,16 @@ class TokenVaultConnector:
                             label=f"{self.titles.get(g['integration'], g['integration'])} via the token vault")
                 for g in held["grants"]]
 
-    async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> None:
-        await self.api.call("DELETE", f"/admin/agents/{quote(agent.id)}/grants/{quote(entitlement.grant)}")
+    async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> TokenRevocations:
+        """The vault withdraws the integration and revokes, at the provider, the tokens it served for it."""
+        answer = await self.api.call("DELETE", f"/admin/agents/{quote(agent.id)}/grants/{quote(entitlement.grant)}")
+        return list(answer.get("revoked_tokens", []))
 
-    async def deprovision(self, agent: AgentAccounts) -> None:
+    async def deprovision(self, agent: AgentAccounts) -> TokenRevocations:
         held = await self.api.call("GET", f"/admin/agents/{quote(agent.id)}")
         if held["registered"] or held["grants"]:
-            await self.api.call("DELETE", f"/admin/agents/{quote(agent.id)}")
+            return list((await self.api.call("DELETE", f"/admin/agents/{quote(agent.id)}")).get("revoked_tokens", []))
+        return []
 
 
 @attrs.define(eq=False)
@@ -258,11 +273,12 @@ class ClientRegistrationConnector:
                             label=f"{self.label or self.system}: {' '.join(r['scopes']) or 'registered client'}")
                 for r in mine]
 
-    async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> None:
-        await self.api.call("DELETE", f"/admin/clients/{quote(entitlement.grant)}")
+    async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> TokenRevocations:
+        answer = await self.api.call("DELETE", f"/admin/clients/{quote(entitlement.grant)}")
+        return list(answer.get("revoked_tokens", []))
 
-    async def deprovision(self, agent: AgentAccounts) -> None:
-        await _revoke_each(self, agent)
+    async def deprovision(self, agent: AgentAccounts) -> TokenRevocations:
+        return await _revoke_each(self, agent)
 
 
 @attrs.define(eq=False)
@@ -305,5 +321,5 @@ class FgaConnector:
         except FgaError as error:
             raise ConnectorError(f"{self.system} refused to delete a tuple: {type(error).__name__}") from None
 
-    async def deprovision(self, agent: AgentAccounts) -> None:
-        await _revoke_each(self, agent)
+    async def deprovision(self, agent: AgentAccounts) -> TokenRevocations:
+        return await _revoke_each(self, agent)

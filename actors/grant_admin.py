@@ -30,6 +30,7 @@ from protocols.http import HttpRequest, HttpResponse
 from protocols.oauth.errors import MethodNotAllowed, NotFound, OAuthError
 
 AGENTS_PREFIX, CLIENTS_PREFIX = "/admin/agents", "/admin/clients"
+VAULT_MECHANISM = "RFC 7009 revocation by the token vault"
 
 
 def _parts(request: HttpRequest, prefix: str) -> list[str] | None:
@@ -65,15 +66,23 @@ def install_vault_grants_api(vault: VaultActor, tokens: OperatorTokens) -> None:
             await vault.audit("vault.grant_revoked", agent=agent, decision="revoke",
                               reason="integration removed from the agent's registration by governance",
                               connection=parts[2], scope=" ".join(sorted(scopes)))
-            return HttpResponse.json_body(describe(agent))
+            revoked = await vault.revoke_served(agent, integration=parts[2], reason=f"{parts[2]} withdrawn by governance")
+            return HttpResponse.json_body({**describe(agent), **_revocation(revoked)})
         vault.agent_grants.pop(agent, None)
         vault.clients.pop(agent, None)
         await vault.audit("vault.agent_removed", agent=agent, decision="revoke",
                           reason="agent deregistered: every integration and its client registration removed",
                           removed=sorted(grants))
-        return HttpResponse.json_body(describe(agent))
+        revoked = await vault.revoke_served(agent, reason="agent deregistered by governance")
+        return HttpResponse.json_body({**describe(agent), **_revocation(revoked)})
 
     vault.intercept(_guarded(AGENTS_PREFIX, answer))
+
+
+def _revocation(per_system: Mapping[str, int]) -> dict[str, Any]:
+    """The ``revoked_tokens`` member of an answer: system → live tokens it revoked (RFC 7009)."""
+    return {"revoked_tokens": [{"system": system, "tokens": count, "mechanism": VAULT_MECHANISM}
+                               for system, count in sorted(per_system.items())]}
 
 
 def install_clients_api(actor: HttpActor, *, clients: MutableMapping[str, Any], tokens: OperatorTokens,
@@ -81,7 +90,8 @@ def install_clients_api(actor: HttpActor, *, clients: MutableMapping[str, Any], 
                         on_remove: Callable[[str], Any] | None = None) -> None:
     """``clients``: the server's own registry (client id → ``ClientRegistration``); ``agent_names``:
     client id → platform agent id where they differ; ``on_remove(client_id)``: the server's own
-    revocation of what it issued to that client (returns an audit-ready detail or ``None``)."""
+    revocation of what it issued to that client, returning ``{"tokens": n, "mechanism": ...,
+    "revoked_jtis": [...]}`` (audited, and answered as ``revoked_tokens``) or ``None``."""
 
     def describe(client_id: str) -> dict[str, Any]:
         registration = clients[client_id]
@@ -103,11 +113,12 @@ def install_clients_api(actor: HttpActor, *, clients: MutableMapping[str, Any], 
             raise NotFound(f"no client {parts[0]!r}")
         removed = describe(parts[0])
         del clients[parts[0]]
-        detail = on_remove(parts[0]) if on_remove is not None else None
+        detail = dict(on_remove(parts[0]) or {}) if on_remove is not None else {}
         await actor.audit("access.client_removed", agent=removed["agent"], decision="revoke",
                           reason="client registration removed by governance; the server refuses it from now on",
-                          client_id=parts[0], scope=" ".join(removed["scopes"]), revoked_tokens=detail)
-        return HttpResponse.json_body({"removed": removed})
+                          client_id=parts[0], scope=" ".join(removed["scopes"]), **detail)
+        revoked = [{"system": actor.name, **detail}] if detail else []
+        return HttpResponse.json_body({"removed": removed, "revoked_tokens": revoked})
 
     actor.intercept(_guarded(CLIENTS_PREFIX, answer))
 

@@ -73,11 +73,15 @@ def install_integrations_api(provider: SaasProvider) -> None:
         if client is None or client.service_account is None:
             raise NotFound("no such integration")
         now = provider.runtime.clock.now()
-        outcome = server.revoke_grants(subject=client.service_account, client_id=client.client_id, now=now)
+        outcome = server.revoke_client(client.client_id, now=now)  # refresh families and access tokens
+        revoked = list(outcome.details["revoked"])
         await provider.audit("integration.removed", agent=client.client_id, subject=client.service_account,
                              decision="allow", reason=f"integration removed by {caller.client_id}; its tokens "
-                                                      "no longer validate", families=outcome.details.get("families"))
-        return ApiReply(body={"removed": client.client_id}, records=1)
+                                                      "no longer validate", families=outcome.details.get("families"),
+                             tokens=len(revoked), revoked_jtis=revoked)
+        return ApiReply(body={"removed": client.client_id, "revoked_tokens": [
+            {"system": provider.name, "tokens": len(revoked), "mechanism": "revoked at the issuer with the integration"}]},
+            records=1)
 
     provider.api_route("GET", ADMIN_API, list_integrations, api=ADMIN_API, scopes=(ADMIN_SCOPE,))
     provider.api_route("POST", f"{ADMIN_API}/{{client_id}}/secret", set_secret, api=ADMIN_API, scopes=(ADMIN_SCOPE,))

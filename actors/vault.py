@@ -49,7 +49,7 @@ from protocols.oauth.errors import (
 from protocols.oauth.metadata import AuthorizationServerMetadata, MetadataRejected, metadata_url
 from protocols.oauth.pkce import PkcePair
 from protocols.oauth.refresh import REFRESH_TOKEN
-from protocols.oauth.revocation import REFRESH_TOKEN_HINT, revocation_request
+from protocols.oauth.revocation import ACCESS_TOKEN_HINT, REFRESH_TOKEN_HINT, revocation_request
 from protocols.oauth.token_response import TokenResponse, TokenResponseRejected
 from protocols.oidc.discovery import discovery_url
 from protocols.token_exchange import (
@@ -141,6 +141,9 @@ class VaultActor(HttpActor):
     _idp_keys: JwkSet | None = attrs.field(default=None, init=False, repr=False)
     _metadata: dict[str, AuthorizationServerMetadata] = attrs.field(factory=dict, init=False)
     _wake: trio.Event = attrs.field(factory=trio.Event, init=False)
+    served: dict[str, dict[str, CachedToken]] = attrs.field(factory=dict, init=False, repr=False)
+    """agent id → jti → the (sealed) provider token served to it, until it expires: what
+    ``revoke_served`` revokes at the provider when the agent's grant is withdrawn."""
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -266,6 +269,11 @@ class VaultActor(HttpActor):
         except OAuthError as exc:
             return await self._refuse(exc, agent=agent, subject=subject, reason=_refusal_reason(exc), **details)
         now = self.runtime.clock.now()
+        for holder in {agent, details.get("delegated_to")} - {None}:  # the caller, and the agent it acts for
+            held = self.served.setdefault(str(holder), {})
+            for jti in [j for j, t in held.items() if t.expires_at <= now]:
+                del held[jti]
+            held[served.cached.jti] = served.cached
         await self.audit("vault.token_served", agent=agent, subject=subject, decision="allow",
                          reason="refreshed for this request" if served.refreshed else "cached token still fresh",
                          kind=VAULT_KIND, jti=served.cached.jti, parent_jti=claims.get("jti"),
@@ -569,6 +577,46 @@ class VaultActor(HttpActor):
         await self.audit("vault.connection_revoked", subject=subject, decision="allow", reason=reason,
                          provider=provider, connection_id=connection.connection_id, upstream_status=upstream)
         return upstream == 200
+
+    async def revoke_served(self, agent: str, *, integration: str | None = None, reason: str) -> dict[str, int]:
+        """Revoke at each provider (RFC 7009, ``token_type_hint=access_token``, the vault authenticated
+        as the provider's client) every unexpired access token served to ``agent`` — for
+        ``integration`` only, or all — and drop it from the cache so it is never served again (the
+        next exchange, by any agent still allowed, gets a new one). One ``vault.tokens_revoked``
+        audit entry per provider (how many, upstream statuses). Returns provider → tokens revoked."""
+        now, held = self.runtime.clock.now(), self.served.get(agent, {})
+        chosen = sorted((t for t in held.values() if integration is None or t.integration == integration),
+                        key=lambda t: (t.integration, t.jti))
+        by_provider: dict[str, list[CachedToken]] = {}
+        for token in chosen:
+            del held[token.jti]
+            if token.expires_at > now:
+                by_provider.setdefault(self.integrations[token.integration].provider, []).append(token)
+        done: dict[str, int] = {}
+        for provider, tokens in sorted(by_provider.items()):
+            client, statuses = self.providers[provider], []
+            for token in tokens:
+                async with self._lock(token.connection_id):
+                    current = self._store.cached(token.connection_id, token.slot)
+                    if current is not None and current.jti == token.jti:
+                        self._store.drop_cached(token.connection_id, token.slot)
+                    envelope = current.token if current is not None and current.jti == token.jti else token.token
+                    plain = unseal(envelope, aad=record_aad("access", f"{token.connection_id}/{token.slot}"),
+                                   ring=self.ring)
+                    try:
+                        metadata = await self._provider_metadata(client)
+                        response = await self.runtime.network.send(revocation_request(
+                            endpoint=metadata.revocation_endpoint, token=plain, token_type_hint=ACCESS_TOKEN_HINT,
+                            headers={"authorization": basic_authorization(client.client_id, client.client_secret)}))
+                        statuses.append(response.status)
+                    except (Unreachable, OAuthError):
+                        statuses.append(503)
+            done[provider] = sum(status == 200 for status in statuses)
+            await self.audit("vault.tokens_revoked", agent=agent, decision="revoke", reason=reason, provider=provider,
+                             integrations=sorted({t.integration for t in tokens}), tokens=len(tokens),
+                             confirmed=done[provider], mechanism="RFC 7009 revocation at the provider",
+                             revoked_jtis=[t.jti for t in tokens], upstream_status=sorted(set(statuses)))
+        return done
 
     def envelopes(self) -> list[Envelope]:
         """Every stored envelope (for inspection: which KEK wraps what)."""

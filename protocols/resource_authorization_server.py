@@ -52,7 +52,7 @@ from protocols.oauth.metadata import AuthorizationServerMetadata, MetadataReject
 from protocols.oauth.outcome import Decision, Handled, Outcome, refused_explained
 from protocols.oauth.token_endpoint import ClientAuthenticator, read_token_form, serve_token_request
 from protocols.oauth.token_response import TokenResponse
-from protocols.token_exchange import GRANT_TYPE_JWT_BEARER
+from protocols.token_exchange import GRANT_TYPE_JWT_BEARER, scopes_outside
 
 TOKEN_PATH = "/token"
 JWKS_PATH = "/jwks"
@@ -287,7 +287,7 @@ class ResourceAuthorizationServer:
 
     def _scope(self, *, requested: tuple[str, ...], granted: tuple[str, ...], resource: str,
                client: ClientRegistration) -> tuple[str, ...]:
-        outside = [s for s in requested if s not in granted]
+        outside = scopes_outside(requested=requested, allowed=granted)
         if outside:
             raise InvalidScope(f"scope {' '.join(outside)} exceeds the ID-JAG")
         accepted = self.config.resources[resource] & client.scopes

@@ -254,9 +254,12 @@ def govern_systems(plane: ControlPlane, *, token_vault: Any = None, idp: Any = N
     if idp is not None:
         keys, api = admin(idp)
         provider = idp.provider
-        install_clients_api(idp, clients=provider.clients, tokens=keys,
-                            on_remove=lambda client_id: len(provider.revoke_client(
-                                client_id, now=runtime.clock.now()).details["revoked"]))
+        def revoke_at_idp(client_id: str) -> dict[str, Any]:
+            revoked = provider.revoke_client(client_id, now=runtime.clock.now()).details["revoked"]
+            return {"tokens": len(revoked), "mechanism": "revoked at the issuer (refresh tokens, access tokens)",
+                    "revoked_jtis": list(revoked)}
+
+        install_clients_api(idp, clients=provider.clients, tokens=keys, on_remove=revoke_at_idp)
         governance.connectors.append(ClientRegistrationConnector(api=api, kind="sign_in_identity",
                                                                  label="sign-in identity at the IdP"))
     return tokens

@@ -123,7 +123,8 @@ async def _onboard(cast: SupportCast, spec: Any) -> None:
     await plane.security.replace(spec.id, lifecycleState="active")
     plane.register_agent_key(spec.id, cast.agents[spec.id].signing_key)
     await vault_credential(plane, credential_id=integration.credential_id, agent_id=spec.id, system=plane.crm.name,
-                           account=integration.client_id, kind="api_key", secret=static, policy=ROTATION)
+                           account=integration.client_id, kind="api_key", secret=static,
+                           policy=cast.world.rotation_policy(spec.id, default=ROTATION))
     cast.integrations[spec.id] = integration
     cast.crm_clients[spec.id] = plane.crm_client(
         client_id=integration.client_id, secret=plane.credentials_for(spec.id).source(integration.credential_id),

@@ -30,6 +30,7 @@ from protocols.oauth.refresh import REFRESH_TOKEN, RefreshLedger
 from protocols.oauth.server_config import CLIENT_CREDENTIALS, ApiResource, OAuthClient, ServerConfig
 from protocols.oauth.token_response import TokenResponse
 from protocols.oidc.authentication import UserAccount
+from protocols.token_exchange import scopes_outside
 
 
 @attrs.frozen(kw_only=True)
@@ -139,7 +140,7 @@ class TokenGrants:
             raise UnauthorizedClient("client has no service account")
         allowed = tuple(sorted(client.registration.scopes))
         scope = allowed if "scope" not in form else tuple(dict.fromkeys(form["scope"].split()))
-        beyond = [s for s in scope if s not in allowed]
+        beyond = scopes_outside(requested=scope, allowed=allowed)
         if beyond or not scope:
             raise InvalidScope(f"scope not allowed for this client: {' '.join(beyond)}")
         token, jti, scope, aud = self._mint_access(subject=service_account, client_id=client.client_id,

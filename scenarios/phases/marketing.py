@@ -66,15 +66,16 @@ async def elevation(cast: MarketingCast, body: dict) -> tuple[int, dict]:
 
 async def phase_1_register(cast: MarketingCast, phase: PhaseSpec) -> PhaseResult:
     plane, spec = cast.control, cast.world.agent(phase.agent)
+    policy = cast.world.rotation_policy(spec.id, default=POLICY)  # [[credential_rotation]], else the default
     record = await plane.security.create({
         "id": spec.id, "displayName": spec.name, "lifecycleState": "registered", "owner": {"value": spec.owner},
         "purpose": spec.purpose, "accounts": [{"system": DATABASE, "value": DB_ACCOUNT},
                                               {"system": plane.crm.name, "value": CRM_ACCOUNT}],
         "metadata": {"agent_type": AGENT_TYPE, "team": "marketing", "campaign": "spring-2025"}})
     await vault_credential(plane, credential_id=DB_CREDENTIAL, agent_id=spec.id, system=DATABASE, account=DB_ACCOUNT,
-                           kind="database_password", secret=cast.static_db_password, policy=POLICY)
+                           kind="database_password", secret=cast.static_db_password, policy=policy)
     await vault_credential(plane, credential_id=CRM_CREDENTIAL, agent_id=spec.id, system=plane.crm.name,
-                           account=CRM_CLIENT, kind="api_key", secret=cast.static_crm_secret, policy=POLICY)
+                           account=CRM_CLIENT, kind="api_key", secret=cast.static_crm_secret, policy=policy)
     static_db = await query(cast, cast.static_db_password, SEGMENT)
     segment = await agent_query(cast, SEGMENT)
     crm = cast.crm_client(cast.credentials().source(CRM_CREDENTIAL))

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from actors.attacker import AttackReport, Probe, ProbeResult
+from actors.attacker import AttackReport, Probe
 from actors.browser import Navigate
 from actors.runtime.network import Unreachable
 from actors.vault_client import DelegationExpired
@@ -153,13 +153,14 @@ def drill_measurement(runtime: Runtime, *, report: AttackReport, first_seq: int,
 async def loot_after(runtime: Runtime, probes: Sequence[Probe], *, row: str, step: str, since: float,
                      contained_at: float | None) -> Measurement:
     """Every stolen credential tried once more: what still opens."""
-    requests, opened, records = [], [], 0
+    requests, opened, records, unsent = [], [], 0, []
     for probe in probes:
         before = runtime.audit.store.last()[0]
         try:
             result = await probe.attempt(0)
-        except (Unreachable, DelegationExpired):  # the stolen ID token has expired: nothing to present
-            result = ProbeResult(status=401)
+        except (Unreachable, DelegationExpired):  # e.g. the stolen ID token expired: nothing was sent
+            unsent.append(probe.credential)
+            continue
         requests.append(UnifiedRequest(system=probe.receiver, seq_before=before,
                                        seq_after=runtime.audit.store.last()[0], status=result.status))
         if result.ok:
@@ -168,7 +169,8 @@ async def loot_after(runtime: Runtime, probes: Sequence[Probe], *, row: str, ste
     return measurement(runtime=runtime, row=row, step=step, requests=requests, started=since, records=records,
                        actions=len(opened), contained_at=contained_at if not opened else None,
                        evidence=(f"stolen credentials still accepted: {len(opened)} of {len(probes)}",
-                                 *(f"accepted: {c}" for c in opened)))
+                                 *(f"accepted: {c}" for c in opened),
+                                 *(f"could not even be presented (expired): {c}" for c in unsent)))
 
 
 async def phished_password(runtime: Runtime, *, browser: Any, login_url: str, idp: str) -> Measurement:

@@ -107,3 +107,17 @@ def test_the_egress_policy_is_on_in_the_sales_world_and_lists_extra_internal_dom
     assert more.connected.vault.egress.internal_domains == ("acme-eu.example",)
     without = parse_world(BASE.replace("[vault.egress]", "").replace(EGRESS, ""), source=SOURCE)
     assert without.connected.vault.egress is None
+
+
+def test_phase_6_proposal_reaches_the_customer_because_the_approval_names_them(channel_run):
+    """The deployed egress policy is on in the run: the proposal e-mail carries price-list content
+    to outside addresses and goes out only as the recipients of Sarah's phase-5 approval."""
+    import json
+
+    entries = [json.loads(line) for line in (channel_run.out_dir / "audit.jsonl").read_text().splitlines()]
+    egress = [e for e in entries if e["event"].startswith("output_filter.egress")]
+    approved = next(e for e in entries if e["event"] == "agent.approval_granted")
+    recipients = approved["details"]["authorization_details"][0]["recipients"]
+    assert [(e["event"], e["details"]["approved"], e["details"]["sources"]) for e in egress] == \
+        [("output_filter.egress_allowed", recipients, ["docs://pricing/price-list"])]
+    assert egress[0]["seq"] > approved["seq"] and next(p for p in channel_run.phases if p.number == 6).ok

@@ -244,3 +244,16 @@ def test_wrong_pkce_verifier_is_invalid_grant(pair):
     other = PkcePair.generate(SeededEntropy.for_actor(run_seed=4, actor="attacker"))
     response = redeem(server, code, other).response
     assert (response.status, response.json()["error"]) == (400, "invalid_grant")
+
+
+def test_a_sign_in_for_a_client_removed_meanwhile_is_refused_with_a_page(pair):
+    """The login step shared with the OpenID Provider (protocols/oidc/sign_in.py): 400, no traceback."""
+    server = build()
+    page = server.handle(HttpRequest.get(authorize_url(pair)), now=NOW).response
+    form = parse_login_page(page.body.decode())
+    del server.clients["vault"]
+    handled = post(server, "/login", {**form.hidden, "username": "ann@example.com", "password": "correct horse"})
+    assert handled.response.status == 400
+    assert (handled.outcome.event, handled.outcome.reason) == ("auth.login_failed", "unknown_client")
+    again = post(server, "/login", {**form.hidden, "username": "ann@example.com", "password": "correct horse"})
+    assert again.outcome.reason == "unknown_transaction"
