@@ -1,6 +1,11 @@
 """Governance connectors for the token vault and the pricing authorization server (issue 8, gap 2):
 the sales agent's review lists its Google Workspace, e-mail, calendar and pricing grants, and a
-revocation in review really removes the grant in that system — the next use fails there."""
+revocation in review really removes the grant in that system — the next use fails there — and ends
+the live tokens the agent holds for it at the system itself; deprovisioning ends every one."""
+
+import base64
+import json
+import re
 
 import pytest
 
@@ -99,3 +104,101 @@ async def test_admin_grant_apis_refuse_without_an_operator_token_and_on_unknown_
         if error is not None:
             assert response.json()["error"] == error
     assert set(vault.agent_grants[AGENT]) == {"salesforce", "google-drive", "gmail", "google-calendar"}
+
+
+# ---------------------------------------------------------------- live tokens end with the grant
+
+async def live_tokens(cast, subject) -> dict[str, tuple[str, str, bytes]]:
+    """One live token per system the agent reaches, each with a real call that system serves:
+    name → (method URL, token, body)."""
+    tools = cast.vault.tools[AGENT]
+    google, crm = cast.vault.providers["google-workspace"], cast.vault.providers["crm"]
+    email = cast.world.person("sarah").email
+    raw = base64.urlsafe_b64encode(f"From: {email}\r\nTo: julie.martinez@acme-customer.example\r\nSubject: "
+                                   "Proposal\r\n\r\nDraft attached.\r\n".encode()).decode().rstrip("=")
+    from_vault = {name: (await tools.vault.access_token(user=subject, integration=name, scope=scope)).token
+                  for name, scope in (("gmail", ("gmail.send",)), ("google-calendar", ("calendar.freebusy",)),
+                                      ("google-drive", ("drive.file",)), ("salesforce", ("crm.read",)))}
+    delegation = next(iter(cast.agents[AGENT].delegations.values()))
+    pricing = client_of(cast)
+    grant = await pricing.obtain_id_jag(delegation, resource=(WORLD.pricing.resource,), scope=READ)
+    priced = (await pricing.redeem(grant, user=delegation.subject)).access_token
+    shadow = await cast.control.jobs[AGENT].client.access_token()
+    window = json.dumps({"timeMin": "2025-02-01T00:00:00Z", "timeMax": "2025-02-02T00:00:00Z",
+                         "items": [{"id": email}]}).encode()
+    return {
+        "gmail": (f"POST {google.url('/gmail/v1/users/me/messages/send')}", from_vault["gmail"],
+                  json.dumps({"raw": raw}).encode()),
+        "google-calendar": (f"POST {google.url('/calendar/v3/freeBusy')}", from_vault["google-calendar"], window),
+        "google-drive": (f"GET {google.url('/drive/v3/files')}", from_vault["google-drive"], b""),
+        "salesforce": (f"GET {crm.url('/crm/v1/accounts?limit=5')}", from_vault["salesforce"], b""),
+        "crm integration": (f"GET {crm.url('/crm/v1/accounts?limit=5')}", shadow, b""),
+        "pricing": (f"GET {cast.cross_domain.pricing_api.url('/prices/enterprise-tier')}", priced, b""),
+        "idp": (f"GET {cast.idp.url('/userinfo')}", delegation.access_token, b""),
+    }
+
+
+async def use(cast, tokens) -> dict[str, object]:
+    """Each token at the system that honours it: 200, or (status, RFC 6750 error)."""
+    seen: dict[str, object] = {}
+    for name, (target, token, body) in tokens.items():
+        method, url = target.split(" ", 1)
+        headers = {"authorization": f"Bearer {token}"} | ({"content-type": "application/json"} if body else {})
+        response = await cast.runtime.network.send(HttpRequest(method=method, url=url, headers=headers, body=body))
+        error = re.search(r'error="([^"]*)"', response.header("www-authenticate") or "")
+        seen[name] = response.status if response.status == 200 else (response.status, error and error.group(1))
+    return seen
+
+
+async def connected(cast) -> str:
+    subject = await sign_in(cast)
+    status = await connect_accounts(cast, user="sarah", agent=AGENT, providers=["google-workspace", "crm"])
+    assert set(status.values()) == {ACTIVE}
+    return subject
+
+
+def token_audit(cast, event):
+    return [(e.details.get("system") or e.details.get("provider"), e.details.get("tokens"), e.details.get("mechanism"))
+            for e in cast.runtime.audit.store.entries() if e.event == event]
+
+
+async def test_revoking_one_entitlement_ends_its_live_token_and_only_that_one(channel_cast, autojump_clock):
+    cast = channel_cast
+    subject = await connected(cast)
+    tokens = await live_tokens(cast, subject)
+    assert set((await use(cast, tokens)).values()) == {200}
+    await register(cast)
+    campaign = await open_campaign(cast.control, AGENT)
+    _mail, review = await review_email(cast.control, "john", campaign["id"])
+    code, _body = await submit(cast.control, campaign_id=campaign["id"], token=review, decision="revoke",
+                               entitlement="token-vault:vault_integration:gmail (google-workspace)")
+    assert code == 200
+    after = await use(cast, tokens)
+    assert after.pop("gmail") == (401, "invalid_token")  # refused by Google itself, not just re-exchange
+    assert set(after.values()) == {200}  # the agent's other tokens keep working
+    assert token_audit(cast, "governance.tokens_revoked") == [
+        ("google-workspace", 1, "RFC 7009 revocation by the token vault")]
+    assert token_audit(cast, "vault.tokens_revoked") == [
+        ("google-workspace", 1, "RFC 7009 revocation at the provider")]
+    # the vault does not serve the revoked token again: calendar, still granted, is served a live one
+    assert (await tools_token(cast, subject, "google-calendar", ("calendar.freebusy",)))
+
+
+async def tools_token(cast, subject, integration, scope):
+    return (await cast.vault.tools[AGENT].vault.access_token(user=subject, integration=integration, scope=scope)).token
+
+
+async def test_deprovisioning_ends_every_live_token_at_every_system(channel_cast, autojump_clock):
+    cast = channel_cast
+    subject = await connected(cast)
+    tokens = await live_tokens(cast, subject)
+    assert set((await use(cast, tokens)).values()) == {200}
+    await register(cast)
+    response = await cast.runtime.network.send(HttpRequest(
+        method="POST", url=cast.control.governance.url(f"/agents/{AGENT}/deprovision"),
+        headers={"authorization": f"Bearer {cast.control.governance_token}"}))
+    assert response.status == 200 and not response.json()["failures"], response.json()
+    after = await use(cast, tokens)
+    assert after == {name: (401, "invalid_token") for name in tokens}, after
+    systems = {row[0] for row in token_audit(cast, "governance.tokens_revoked")}
+    assert {"google-workspace", "crm", "acme-idp", "pricing-as"} <= systems, systems
