@@ -36,6 +36,15 @@ class ResourceAuthorizationServerActor(HttpActor):
     server: ResourceAuthorizationServer | None = None
     agent_names: Mapping[str, str] = attrs.field(factory=dict)
     """client id at this AS → the platform's agent id, for the unified audit log."""
+    issued: dict[str, tuple[str, int]] = attrs.field(factory=dict, repr=False)
+    """jti → (client id, expiry) of the access tokens issued, until they expire (what a removal ends)."""
+
+    def live_tokens(self, client_id: str) -> list[str]:
+        """The unexpired access tokens (jtis) issued to ``client_id``; forgets expired ones."""
+        now = self.runtime.clock.now()
+        for jti in [j for j, (_c, exp) in self.issued.items() if exp <= now]:
+            del self.issued[jti]
+        return sorted(j for j, (c, _exp) in self.issued.items() if c == client_id)
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         assert self.server is not None
@@ -71,6 +80,9 @@ class ResourceAuthorizationServerActor(HttpActor):
 
     async def record(self, outcome: Outcome) -> None:
         self.runtime.secrets.add_all(outcome.secrets)
+        if outcome.event == "id_jag.redeemed" and outcome.client_id and self.server is not None:
+            self.issued[str(outcome.details["jti"])] = (
+                outcome.client_id, self.runtime.clock.now() + self.server.config.access_token_lifetime)
         if outcome.event in QUIET_EVENTS:
             self.log.debug(outcome.event)
             return
