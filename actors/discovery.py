@@ -52,16 +52,22 @@ class DiscoveryActor(HttpActor):
     def issue_operator_token(self) -> str:
         return self._operators.issue()
 
-    def _authenticate(self, request: HttpRequest) -> None:
-        self._operators.check(request, what="a discovery")
+    async def _authenticate(self, request: HttpRequest) -> None:
+        """The operator token; a refusal is audited (``discovery.request_refused``) before it is raised."""
+        try:
+            self._operators.check(request, what="a discovery")
+        except OAuthError as error:
+            await self.audit("discovery.request_refused", decision="deny", reason=f"{error.error}: {error.description}",
+                             method=request.method, path=request.path[:200])
+            raise
 
     async def scan_endpoint(self, request: HttpRequest) -> HttpResponse:
-        self._authenticate(request)
+        await self._authenticate(request)
         found = await self.scan()
         return HttpResponse.json_body({"findings": [f.to_json() for f in found]})
 
     async def findings_endpoint(self, request: HttpRequest) -> HttpResponse:
-        self._authenticate(request)
+        await self._authenticate(request)
         return HttpResponse.json_body({"findings": [f.to_json() for f in self.findings.values()]})
 
     async def _known_accounts(self) -> dict[tuple[str, str], KnownAgent]:

@@ -36,6 +36,7 @@ import attrs
 
 from actors.governance_connectors import AgentAccounts, Connector, ConnectorError
 from actors.governance_jit import ElevationDesk
+from actors.governance_signals import MECHANISM
 from actors.operator_access import OperatorTokens, ScheduledActor
 from actors.registry_client import RegistryClient
 from protocols.governance import (
@@ -69,9 +70,13 @@ class GovernanceActor(ScheduledActor):
     remind_after: int = 7 * 86400
     review_period: int = 14 * 86400
     campaigns: dict[str, Campaign] = attrs.field(factory=dict)
+    signals: Any = None
+    """Where an SSF transmitter runs (``actors.governance_signals.CaepRevocationSignals``): how
+    resource servers that validate self-contained tokens locally learn that they are revoked."""
     jit: ElevationDesk = attrs.field(init=False, repr=False)
     _operators: OperatorTokens = attrs.field(init=False, repr=False)
     _count: int = attrs.field(default=0, init=False)
+    _signalled: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -145,6 +150,19 @@ class GovernanceActor(ScheduledActor):
     # ------------------------------------------------------------------ routing
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
+        """Route; a request refused for its credentials (no or a wrong operator or review token: 401,
+        or a review token for another campaign when reading one: 403) is audited as
+        ``governance.request_refused`` (a refused certification decision has its own entry)."""
+        try:
+            return await self._route(request)
+        except (InvalidToken, NotTheReviewer) as error:
+            if isinstance(error, InvalidToken) or request.method == "GET":
+                await self.audit("governance.request_refused", decision="deny",
+                                 reason=f"{error.error}: {error.description}", method=request.method,
+                                 path=request.path[:200])
+            raise
+
+    async def _route(self, request: HttpRequest) -> HttpResponse:
         parts = [p for p in request.path.split("/") if p]
         if len(parts) == 3 and parts[0] == "agents" and request.method == "POST":
             self._operator(request)
@@ -306,11 +324,33 @@ class GovernanceActor(ScheduledActor):
                          entitlement=entitlement.id, system=entitlement.system)
         await self._tokens_revoked(agent_id, rows, why=why, entitlement=entitlement.id)
 
-    async def _tokens_revoked(self, agent_id: str, rows: list[dict[str, Any]], *, why: str, **details: Any) -> None:
-        """One audit entry per system that ended the agent's live tokens with the grant."""
+    async def _tokens_revoked(self, agent_id: str, rows: list[dict[str, Any]], *, why: str, whole_agent: bool = False,
+                              **details: Any) -> None:
+        """One audit entry per system that ended the agent's live tokens with the grant. Tokens their
+        issuer cannot recall (self-contained, validated by resource servers: rows with ``propagate``,
+        the principals they name) — and at deprovisioning (``whole_agent``) every token naming the
+        agent — are revoked at the resource servers by a CAEP ``session-revoked`` (``signals``)."""
+        principals = [str(p) for row in rows if row.get("tokens") for p in row.get("propagate", [])]
+        told = None
+        if self.signals is not None and (principals or whole_agent):
+            self._signalled += 1
+            try:
+                told = await self.signals(agent=agent_id if whole_agent else None, principals=principals, reason=why,
+                                          txn=f"governance-{self._signalled:04d}-{agent_id}")
+            except Exception as error:  # noqa: BLE001 - audited as not delivered, never a 500 for the operator
+                told = {"receivers": [], "failed": [f"transmitter: {type(error).__name__}"]}
+            await self.audit("governance.revocation_signalled", agent=agent_id, decision="revoke", reason=why,
+                             mechanism=MECHANISM, principals=[agent_id] * whole_agent + principals,
+                             receivers=told["receivers"], failed=told["failed"] or None, **details)
         for row in rows:
-            await self.audit("governance.tokens_revoked", agent=agent_id, decision="revoke", reason=why,
-                             system=row.get("system"), tokens=row.get("tokens", 0), mechanism=row.get("mechanism"),
+            mechanism, unreached = str(row.get("mechanism", "")), bool(row.get("propagate") and row.get("tokens"))
+            if unreached and told is not None and not told["failed"]:
+                mechanism += f"; {MECHANISM}"
+            elif unreached:
+                mechanism += "; resource servers not told: the tokens stay valid there until they expire"
+            await self.audit("governance.tokens_revoked", agent=agent_id,
+                             decision="deny" if unreached and (told is None or told["failed"]) else "revoke",
+                             reason=why, system=row.get("system"), tokens=row.get("tokens", 0), mechanism=mechanism,
                              **details)
 
     async def _close(self, campaign: Campaign) -> None:
@@ -339,7 +379,8 @@ class GovernanceActor(ScheduledActor):
                 removed += [e.id for e in held]
             except ConnectorError as error:
                 failed.append(f"{connector.system}: {error}")
-        await self._tokens_revoked(agent_id, tokens, why="deprovisioned: every token it holds ends now")
+        await self._tokens_revoked(agent_id, tokens, why="deprovisioned: every token it holds ends now",
+                                   whole_agent=agent["lifecycleState"] != "decommissioned")
         remaining = []
         for connector in self.connectors:
             try:

@@ -214,8 +214,9 @@ class PrivilegedVaultConnector:
                             label=f"vaulted {row['kind'].replace('_', ' ')} for {row['system']}")
                 for row in rows if not row["revoked"]]
 
-    async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> None:
-        await self._call("POST", f"/credentials/{entitlement.grant}/revoke")
+    async def revoke(self, agent: AgentAccounts, entitlement: Entitlement) -> TokenRevocations:
+        """Revoked = account disabled at the target, which reports the tokens it ended with it."""
+        return list((await self._call("POST", f"/credentials/{entitlement.grant}/revoke")).get("revoked_tokens", []))
 
     async def deprovision(self, agent: AgentAccounts) -> TokenRevocations:
         return await _revoke_each(self, agent)

@@ -76,7 +76,7 @@ def install_vault_grants_api(vault: VaultActor, tokens: OperatorTokens) -> None:
         revoked = await vault.revoke_served(agent, reason="agent deregistered by governance")
         return HttpResponse.json_body({**describe(agent), **_revocation(revoked)})
 
-    vault.intercept(_guarded(AGENTS_PREFIX, answer))
+    vault.intercept(_guarded(AGENTS_PREFIX, answer, actor=vault))
 
 
 def _revocation(per_system: Mapping[str, int]) -> dict[str, Any]:
@@ -120,10 +120,12 @@ def install_clients_api(actor: HttpActor, *, clients: MutableMapping[str, Any], 
         revoked = [{"system": actor.name, **detail}] if detail else []
         return HttpResponse.json_body({"removed": removed, "revoked_tokens": revoked})
 
-    actor.intercept(_guarded(CLIENTS_PREFIX, answer))
+    actor.intercept(_guarded(CLIENTS_PREFIX, answer, actor=actor))
 
 
-def _guarded(prefix: str, answer: Callable[[HttpRequest, list[str]], Any]) -> Callable[..., Any]:
+def _guarded(prefix: str, answer: Callable[[HttpRequest, list[str]], Any], *, actor: HttpActor) -> Callable[..., Any]:
+    """Serve ``prefix`` with ``answer``; every refusal (no or a wrong operator token, an unknown agent
+    or client, a method not allowed) is audited by ``actor`` as ``access.request_refused``."""
     async def intercept(request: HttpRequest) -> HttpResponse | None:
         parts = _parts(request, prefix)
         if parts is None:
@@ -131,5 +133,7 @@ def _guarded(prefix: str, answer: Callable[[HttpRequest, list[str]], Any]) -> Ca
         try:
             return await answer(request, parts)
         except OAuthError as error:
+            await actor.audit("access.request_refused", decision="deny", reason=f"{error.error}: {error.description}",
+                              api="admin", method=request.method, path=request.path[:200])
             return error.to_response()
     return intercept

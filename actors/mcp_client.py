@@ -12,7 +12,8 @@ MCP authorization rev 2026-07-28 (client side, reference §8.3), RFC 9728 §3.3 
    own audience-bound token, so none can be replayed at another (no passthrough).
 3. **The SDK client** (``mcp.Client`` over ``streamable_http_client``) with ``Authorization: Bearer``.
    In the channel transport its HTTP requests go through :class:`NetworkTransport` into
-   ``runtime.network.send`` (the server actor's mailbox); over HTTP it is the SDK's own httpx2 stack.
+   ``runtime.network.send`` (the server actor's mailbox); over HTTP it is the SDK's own httpx2 stack,
+   through :class:`TrackedTransport` so that simulated time waits for requests on the wire.
 
 Tokens are registered with the run's secret registry before use and never leave this module except
 in the ``Authorization`` header.
@@ -34,6 +35,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import Implementation, TextResourceContents
 
 from actors.agent_context import AgentContext, ContextItem, Refusal, ServerSummary
+from actors.runtime.asgi import TRANSIT_HEADER
 from actors.runtime.network import Network, Transport
 from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest, MalformedBody
@@ -70,10 +72,42 @@ class NetworkTransport(httpx2.AsyncBaseTransport):
         return httpx2.Response(reply.status, headers=list(reply.headers), content=reply.body, request=request)
 
 
+class TrackedTransport(httpx2.AsyncBaseTransport):
+    """Real HTTP (HTTP transport) that tells the network while a request or its response is on the wire
+    (``Network.dispatched``/``delivered``), so simulated time does not jump past it. The response is read
+    whole before it is returned, as ``NetworkTransport`` returns it."""
+
+    def __init__(self, network: Network) -> None:
+        self.network = network
+        self.inner = httpx2.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        transit = self.network.dispatched()
+        if transit is not None:
+            request.headers[TRANSIT_HEADER] = transit
+        try:
+            response = await self.inner.handle_async_request(request)
+            try:
+                body = b"".join([chunk async for chunk in response.stream])  # type: ignore[union-attr]
+            finally:
+                await response.aclose()
+        finally:
+            self.network.delivered(transit)
+        return httpx2.Response(response.status_code, headers=response.headers, content=body, request=request,
+                               extensions=response.extensions)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 def http_client(network: Network, *, token: str | None = None) -> httpx2.AsyncClient:
     """The SDK client's HTTP client: our network in channel mode, real HTTP otherwise. No timeouts:
     simulated time jumps while requests are in flight (as ``Network`` does)."""
-    transport = NetworkTransport(network) if network.transport is Transport.CHANNEL else None
+    transport: httpx2.AsyncBaseTransport | None = None  # real clock: the SDK's own stack, streaming as it likes
+    if network.transport is Transport.CHANNEL:
+        transport = NetworkTransport(network)
+    elif network.simulated_time:
+        transport = TrackedTransport(network)
     headers = {"authorization": f"Bearer {token}"} if token else None
     return httpx2.AsyncClient(transport=transport, headers=headers, timeout=None)
 

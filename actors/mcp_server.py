@@ -20,7 +20,12 @@ the vault will not open for the user is a JSON-RPC error, audited as ``mcp.sourc
 ``TokenVerifier`` answers from what the gate verified for the request being served (the mailbox
 serves one request at a time), so the SDK's ``RequireAuthMiddleware`` and ``get_access_token()``
 see the same principal. Every decision is audited: ``mcp.request_denied``, ``mcp.resource_read``,
-``mcp.resource_denied``, ``mcp.resources_listed``, ``mcp.tool_called``.
+``mcp.resource_denied``, ``mcp.resources_listed``. Every authenticated request leaves at least one
+entry, so the trail shows what a token (a stolen one too) was used for: a request the SDK served
+that no entry of its own names — ``initialize``, ``notifications/*``, ``ping``, ``tools/list``,
+``tools/call`` (always: the tool's reads are separate entries), a resource read that failed — is
+``mcp.request_allowed`` (method, tool, outcome, client, token ``jti``); a malformed or unsupported
+JSON-RPC message is ``mcp.request_rejected`` (deny, with the JSON-RPC error).
 """
 
 from __future__ import annotations
@@ -67,6 +72,8 @@ JWKS_REFRESH_INTERVAL = 60
 """Least time between two JWKS reads triggered by unknown key ids (a token cannot force a storm)."""
 UNSUPPORTED_METHODS = frozenset({"subscriptions/listen", "resources/subscribe", "resources/unsubscribe"})
 """Streams and subscriptions need the SSE path this stateless JSON server does not offer."""
+SELF_AUDITED_METHODS = frozenset({"resources/read", "resources/list"})
+"""Methods whose own entries (``mcp.resource_read``, ``mcp.resources_listed``) already name the request."""
 
 
 def _has_result(response: HttpResponse) -> bool:
@@ -136,6 +143,9 @@ class McpServerActor(HttpActor):
     _keys: JwkSet | None = attrs.field(default=None, init=False, repr=False)
     _keys_read_at: float = attrs.field(default=float("-inf"), init=False)
     _serving: dict[str, Authorized] = attrs.field(factory=dict, init=False, repr=False)
+    _audited: int = attrs.field(default=0, init=False, repr=False)
+    """Entries this server has written (the mailbox serves one request at a time, so the count
+    before and after a request tells whether serving it wrote one)."""
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
@@ -210,7 +220,9 @@ class McpServerActor(HttpActor):
                     await self._audit_read(authorized, uri, allowed=False, reason=reason)
                     return forbidden(message, uri=uri, reason=reason)
         except RpcRejected as rejected:
-            self.log.info("mcp.request_rejected", code=rejected.code, reason=rejected.message)
+            await self.audit("mcp.request_rejected", agent=authorized.agent, subject=authorized.subject,
+                             decision="deny", reason=f"JSON-RPC {rejected.code}: {rejected.message}"[:200],
+                             client=authorized.token.client_id, jti=authorized.token.jti, server=self.name)
             return rejected.to_response()
         return await self._serve(request, authorized, message, uri)
 
@@ -218,14 +230,29 @@ class McpServerActor(HttpActor):
                      uri: str | None) -> HttpResponse:
         token = request.header("authorization").partition(" ")[2].strip()
         self._serving[token] = authorized
+        audited = self._audited
         try:
             response = await call_asgi(self._app, request)
         finally:
             self._serving.pop(token, None)
-        if uri is not None and response.status == 200 and _has_result(response):
+        answered = response.status == 200 and _has_result(response)
+        if uri is not None and answered:
             await self._audit_read(authorized, uri, allowed=True,
                                    reason=f"FGA: {self._user(authorized)} is {RELATION} of {object_for_uri(uri)}")
+        if message.method not in SELF_AUDITED_METHODS or self._audited == audited:
+            tool = message.params.get("name") if message.method == "tools/call" else None
+            named = {"tool": tool[:100]} if isinstance(tool, str) else {}
+            outcome = "result" if answered else "accepted" if response.status == 202 else "error"
+            await self.audit("mcp.request_allowed", agent=authorized.agent, subject=authorized.subject,
+                             decision="allow", reason=f"valid token for {self.resource}: {message.method[:100]}",
+                             method=message.method[:100], **named, outcome=outcome,
+                             client=authorized.token.client_id, jti=authorized.token.jti, server=self.name)
         return response
+
+    async def audit(self, event: str, **fields: Any) -> None:
+        """Record one entry, counted so that ``_serve`` knows whether a request wrote its own."""
+        self._audited += 1
+        await super().audit(event, **fields)
 
     async def _denied(self, authorized: Authorized | None, reason: str) -> None:
         await self.audit("mcp.request_denied", agent=authorized.agent if authorized else None,

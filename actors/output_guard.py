@@ -9,7 +9,8 @@ heuristic hit is redacted. Either way the event is audited (``output.blocked`` /
 With an ``egress`` policy (the world's ``[vault.egress]``), e-mail carrying internal content the
 agent holds for the user to recipients outside the organisation is blocked
 (``output_filter.egress_blocked``) unless an approval the agent holds for that user names them
-(``agent.approved``; audited ``output_filter.egress_allowed``).
+(``agent.approved``; audited ``output_filter.egress_allowed``). An approval lets one e-mail out:
+it is consumed when it does, so a second message to the same recipients is blocked again.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ class OutputGuard:
                                 approved=approved_recipients(approvals))
         if verdict.allowed:
             if verdict.sources and verdict.approved:
+                # the approval was for one action: once it has let this e-mail out it is used up
+                used = {id(d) for d in approvals if approved_recipients([d]) & set(verdict.approved)}
+                self.agent.approved[subject] = [d for d in approvals if id(d) not in used]
                 await self.agent.audit("output_filter.egress_allowed", agent=self.agent.name, subject=subject,
                                        decision="allow", reason="internal content to recipients named by an approval",
                                        channel="email", approved=list(verdict.approved),

@@ -12,13 +12,19 @@ themselves.
 - ``POST /credentials/{id}/rotate`` and ``/revoke`` (operator).
 - ``POST /jit`` (the agent): a temporary account with narrow privileges for at most a few hours.
 
+Every refusal is audited with ``decision: deny`` and its reason (``error: description``):
+``credential.lease_denied`` (bad client authentication — with the client the request *claimed* to be,
+unverified —, an unknown, revoked or another agent's credential), ``jit.denied``, and
+``credential.operation_denied`` for the operator endpoints (a missing or wrong operator token, a bad
+request, a target that refused).
+
 A scheduler child task wakes at the next due event (rotation, end of an overlap, JIT expiry) and
 hands it to the mailbox, so rotations happen in simulated time without blocking requests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import attrs
@@ -27,9 +33,11 @@ from actors.operator_access import OperatorTokens, ScheduledActor
 from actors.rotation_targets import RotationTarget, TargetRefused
 from actors.storage.privileged_store import PrivilegedStore, SqlitePrivilegedStore
 from protocols.entropy import SeededEntropy
-from protocols.http import HttpRequest, HttpResponse
-from protocols.oauth.client_auth import AssertionReplayCache, ClientRegistration, authenticate_client
-from protocols.oauth.errors import AccessDenied, InvalidRequest, NotFound, TemporarilyUnavailable
+from protocols.http import HttpRequest, HttpResponse, MalformedBody
+from protocols.oauth.client_auth import (
+    AssertionReplayCache, ClientRegistration, authenticate_client, claimed_client_id,
+)
+from protocols.oauth.errors import AccessDenied, InvalidRequest, NotFound, OAuthError, TemporarilyUnavailable
 from protocols.privileged_credentials import (
     CredentialKind, PolicyError, PrivilegedCredential, RotationPolicy, generate_secret, jit_grant, lease,
     next_event, retire, retirements_due, rotate, rotation_due, secret_forms, vault_credential,
@@ -152,22 +160,59 @@ class PrivilegedVaultActor(ScheduledActor):
         self._operators.check(request, what="a vault")
 
     def _agent(self, request: HttpRequest) -> str:
-        form = request.form()
+        try:
+            form = request.form()
+        except MalformedBody as error:
+            raise InvalidRequest(str(error)) from None
         client = authenticate_client(form=form, authorization=request.header("authorization"),
                                      lookup_client=self.clients.get, issuer=self.base_url,
                                      token_endpoint=self.url(request.path), replay_cache=self._replay,
                                      now=self.runtime.clock.now())
         return client.client_id
 
+    # ------------------------------------------------------------------ refusals (audited)
+
+    async def _refused(self, event: str, error: OAuthError, *, request: HttpRequest, agent: str | None,
+                       **details: Any) -> None:
+        """Audit a refusal: ``agent`` when authenticated, else the client the request claimed to be."""
+        reason = f"{error.error}: {error.description}"
+        if agent is None:
+            try:
+                claimed = claimed_client_id(form=request.form(), authorization=request.header("authorization"))
+            except MalformedBody:
+                claimed = None
+            registration = self.clients.get(claimed) if claimed else None
+            if registration is not None and registration.jwks is not None and not registration.jwks.kids():
+                reason += " (no key is registered for this agent any more: its keys were withdrawn)"
+            if claimed:
+                details["claimed_client"] = claimed
+        await self.audit(event, agent=agent, decision="deny", reason=reason, error=error.error, **details)
+
+    async def _operation(self, request: HttpRequest, operation: str,
+                         serve: Callable[[], Awaitable[HttpResponse]], **details: Any) -> HttpResponse:
+        """Serve an operator endpoint; a refusal is audited as ``credential.operation_denied``."""
+        try:
+            return await serve()
+        except (OAuthError, MalformedBody) as caught:
+            error = caught if isinstance(caught, OAuthError) else InvalidRequest(str(caught))
+            await self.audit("credential.operation_denied", decision="deny", reason=f"{error.error}: {error.description}",
+                             error=error.error, operation=operation, **details)
+            raise error from None
+
     # ------------------------------------------------------------------ endpoints
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         parts = [p for p in request.path.split("/") if p]
         if len(parts) == 3 and parts[0] == "credentials" and request.method == "POST":
-            action = {"lease": self.lease_endpoint, "rotate": self.rotate_endpoint,
-                      "revoke": self.revoke_endpoint}.get(parts[2])
+            if parts[2] == "lease":
+                return await self.lease_endpoint(request, parts[1])
+            action = {"rotate": self.rotate_endpoint, "revoke": self.revoke_endpoint}.get(parts[2])
             if action is not None:
-                return await action(request, parts[1])
+                return await self._operation(request, parts[2], lambda: action(request, parts[1]),
+                                             credential=parts[1][:128])
+        if parts == ["credentials"] and request.method in ("GET", "POST"):
+            operation = "list" if request.method == "GET" else "vault"
+            return await self._operation(request, operation, lambda: super(PrivilegedVaultActor, self).handle(request))
         return await super().handle(request)
 
     def _credential(self, credential_id: str) -> PrivilegedCredential:
@@ -228,15 +273,19 @@ class PrivilegedVaultActor(ScheduledActor):
         return HttpResponse.json_body({"credentials": rows})
 
     async def lease_endpoint(self, request: HttpRequest, credential_id: str) -> HttpResponse:
-        agent = self._agent(request)
-        credential = self._credential(credential_id)
-        if credential.agent != agent:
-            await self.audit("credential.lease_denied", agent=agent, decision="deny",
-                             reason="the credential belongs to another agent", credential=credential_id)
-            raise AccessDenied("this credential belongs to another agent")
-        if credential.revoked_at is not None:
-            raise AccessDenied("this credential has been revoked")
-        secret = self._current_secret(credential)
+        agent = None
+        try:
+            agent = self._agent(request)
+            credential = self._credential(credential_id)
+            if credential.agent != agent:
+                raise AccessDenied("this credential belongs to another agent")
+            if credential.revoked_at is not None:
+                raise AccessDenied("this credential has been revoked")
+            secret = self._current_secret(credential)
+        except OAuthError as error:
+            await self._refused("credential.lease_denied", error, request=request, agent=agent,
+                                credential=credential_id[:128])
+            raise
         await self.audit("credential.leased", agent=agent, decision="allow", reason="current secret served",
                          credential=credential.id, version=credential.current.version, lease=lease(credential))
         return HttpResponse.json_body({"credential": credential.id, "account": credential.account,
@@ -255,44 +304,50 @@ class PrivilegedVaultActor(ScheduledActor):
     async def revoke_endpoint(self, request: HttpRequest, credential_id: str) -> HttpResponse:
         self._operator(request)
         credential = self._credential(credential_id)
+        ended: list = []  # the target's report of the live tokens it revoked with the account (if any)
         if credential.revoked_at is None:
             try:
-                await self._target(credential.system).disable(account=credential.account)
+                ended = await self._target(credential.system).disable(account=credential.account) or []
             except TargetRefused as error:
                 raise TemporarilyUnavailable(str(error)) from None
             credential = attrs.evolve(credential, revoked_at=self.runtime.clock.now())
             self.store.save(credential)
             await self.audit("credential.revoked", agent=credential.agent, decision="allow",
                              reason="account disabled at the target and secrets destroyed", credential=credential.id,
-                             system=credential.system, account=credential.account)
-        return HttpResponse.json_body(self.describe(credential))
+                             system=credential.system, account=credential.account,
+                             tokens=sum(int(row.get("tokens", 0)) for row in ended))
+        return HttpResponse.json_body({**self.describe(credential), "revoked_tokens": ended})
 
     async def jit_endpoint(self, request: HttpRequest) -> HttpResponse:
-        agent = self._agent(request)
-        form = request.form()
-        system = form.get("system", "")
-        privileges = tuple(sorted(set(form.get("privileges", "").split())))
-        allowed = self.jit_allowed.get(agent, frozenset())
-        beyond = [p for p in privileges if f"{system}:{p}" not in allowed]
-        if beyond or not privileges:
-            await self.audit("jit.denied", agent=agent, decision="deny", reason="privilege outside the JIT policy",
-                             system=system, privileges=list(privileges))
-            raise AccessDenied(f"not allowed just in time: {' '.join(beyond) or '(none requested)'}")
+        agent, system, privileges = None, "", ()
         try:
-            ttl = int(form.get("ttl", "3600"))
-            grant = jit_grant(grant_id=self._secrets_entropy.hex(4), agent=agent, system=system,
-                              privileges=privileges, reason=form.get("reason", ""), ttl=ttl,
-                              now=self.runtime.clock.now())
-        except (ValueError, PolicyError) as error:
-            raise InvalidRequest(str(error)) from None
-        secret = generate_secret(CredentialKind.DATABASE_PASSWORD, entropy=self._secrets_entropy,
-                                 subject=grant.username, now=grant.issued_at, valid_for=ttl)
-        self.runtime.secrets.add(secret)
-        try:
-            await self._target(system).create_temporary(username=grant.username, secret=secret,
-                                                        privileges=privileges, expires_at=grant.expires_at)
-        except TargetRefused as error:
-            raise TemporarilyUnavailable(str(error)) from None
+            agent = self._agent(request)
+            form = request.form()
+            system = form.get("system", "")
+            privileges = tuple(sorted(set(form.get("privileges", "").split())))
+            allowed = self.jit_allowed.get(agent, frozenset())
+            beyond = [p for p in privileges if f"{system}:{p}" not in allowed]
+            if beyond or not privileges:
+                raise AccessDenied(f"privilege outside the JIT policy: {' '.join(beyond) or '(none requested)'}")
+            try:
+                ttl = int(form.get("ttl", "3600"))
+                grant = jit_grant(grant_id=self._secrets_entropy.hex(4), agent=agent, system=system,
+                                  privileges=privileges, reason=form.get("reason", ""), ttl=ttl,
+                                  now=self.runtime.clock.now())
+            except (ValueError, PolicyError) as error:
+                raise InvalidRequest(str(error)) from None
+            secret = generate_secret(CredentialKind.DATABASE_PASSWORD, entropy=self._secrets_entropy,
+                                     subject=grant.username, now=grant.issued_at, valid_for=ttl)
+            self.runtime.secrets.add(secret)
+            try:
+                await self._target(system).create_temporary(username=grant.username, secret=secret,
+                                                            privileges=privileges, expires_at=grant.expires_at)
+            except TargetRefused as error:
+                raise TemporarilyUnavailable(str(error)) from None
+        except OAuthError as error:
+            await self._refused("jit.denied", error, request=request, agent=agent, privileges=list(privileges)[:20],
+                                **({"system": system[:128]} if system else {}))
+            raise
         self.store.save_jit(grant, active=True)
         self.changed()
         await self.audit("jit.issued", agent=agent, decision="allow", reason=grant.reason, grant=grant.id,

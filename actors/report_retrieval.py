@@ -93,13 +93,19 @@ class ReportRetrievalActor(HttpActor):
             authorized = authenticate(request, protection=self.protection, keys=await self._keys_for(request),
                                       now=self.runtime.clock.now())
         except MissingBearerToken:
+            await self.audit("rag.request_denied", decision="deny", reason="no access token")
             return challenge(None, protection=self.protection)
         except OAuthError as error:
             if isinstance(error, TemporarilyUnavailable):
                 raise
             await self.audit("rag.request_denied", decision="deny", reason=f"{error.error}: {error.description}")
             return challenge(error, protection=self.protection)
-        query, k = parse_search(request)
+        try:
+            query, k = parse_search(request)
+        except InvalidRequest as error:
+            await self.audit("rag.request_denied", agent=authorized.agent, subject=authorized.subject, decision="deny",
+                             reason=f"{error.error}: {error.description}")
+            raise
         try:
             return await self._search(authorized, query=query, k=k)
         except Unreachable:

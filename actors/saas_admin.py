@@ -97,7 +97,7 @@ class IntegrationSecretTarget:
     base_url: str
     client: ClientCredentialsClient
 
-    async def _call(self, method: str, path: str, body: Any = None) -> None:
+    async def _call(self, method: str, path: str, body: Any = None) -> Any:
         from actors.rotation_targets import TargetRefused
         import json
 
@@ -106,6 +106,7 @@ class IntegrationSecretTarget:
             headers={"content-type": "application/json"} if body is not None else {}))
         if response.status >= 300:
             raise TargetRefused(f"{self.system} refused {method} {path}: HTTP {response.status}")
+        return response.json() if response.body else {}
 
     async def set_secret(self, *, account: str, secret: str, retain_current: bool) -> None:
         await self._call("POST", f"/{account}/secret", {"secret": secret})
@@ -113,8 +114,9 @@ class IntegrationSecretTarget:
     async def discard_previous(self, *, account: str) -> None:
         return None  # the provider never kept the previous secret
 
-    async def disable(self, *, account: str) -> None:
-        await self._call("DELETE", f"/{account}")
+    async def disable(self, *, account: str) -> list[dict[str, Any]]:
+        """Remove the integration; the provider revokes its tokens and says how many (``revoked_tokens``)."""
+        return list((await self._call("DELETE", f"/{account}")).get("revoked_tokens", []))
 
     async def create_temporary(self, *, username: str, secret: str, privileges: tuple[str, ...],
                                expires_at: int) -> None:

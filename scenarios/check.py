@@ -70,19 +70,25 @@ def verdict_line(verdict: Verdict, *, source: str) -> str:
     return f"{'met  ' if verdict.met else 'UNMET'}  {source}:{x.line}  {x.text} — {verdict.observed}"
 
 
+def expectation_file(world: World, where: str) -> str:
+    """The name of the file the expectation at ``where`` is written in (a base world's, if inherited)."""
+    return Path(world.index.source_of(where) if world.index is not None else world.source).name
+
+
 def report_lines(result: CheckResult) -> list[str]:
     """What ``trustbench check`` prints: the run, one line per expectation, the verdict."""
     source = Path(result.world.source).name
     passed = sum(1 for phase in result.run.phases if phase.ok)
     lines = [f"{source}: {result.world.name} run in {result.run.out_dir} ({passed}/{len(result.run.phases)} phases "
              f"passed)"]
-    lines += [verdict_line(v, source=source) for v in result.verdicts]
+    lines += [verdict_line(v, source=expectation_file(result.world, v.expectation.where)) for v in result.verdicts]
     met = len(result.verdicts) - len(result.unmet)
     if result.ok:
         lines.append(f"all {len(result.verdicts)} expectations met")
     else:
         lines.append(f"{len(result.unmet)} of {len(result.verdicts)} expectations UNMET ({met} met):")
-        lines += [f"  {source}:{v.expectation.line}: {v.expectation.where}: {v.expectation.text}" for v in result.unmet]
+        lines += [f"  {expectation_file(result.world, v.expectation.where)}:{v.expectation.line}: "
+                  f"{v.expectation.where}: {v.expectation.text}" for v in result.unmet]
     return lines
 
 
@@ -92,6 +98,7 @@ def report_json(result: CheckResult) -> str:
         "ok": result.ok, "world_file": result.world.source, "scenario": result.world.name,
         "run_dir": str(result.run.out_dir), "phases_passed": sum(1 for p in result.run.phases if p.ok),
         "phases": len(result.run.phases),
-        "expectations": [{"line": v.expectation.line, "where": v.expectation.where, "kind": v.expectation.kind,
+        "expectations": [{"file": expectation_file(result.world, v.expectation.where), "line": v.expectation.line,
+                          "where": v.expectation.where, "kind": v.expectation.kind,
                           "text": v.expectation.text, "met": v.met, "observed": v.observed} for v in result.verdicts],
     }, sort_keys=True, ensure_ascii=False)

@@ -221,6 +221,14 @@ INTEGRATION_TITLES = {"salesforce": "CRM (Salesforce) on a user's behalf", "goog
                       "gmail": "E-mail (Gmail)", "google-calendar": "Calendar (Google Calendar)", "slack": "Slack"}
 
 
+def _resource_as_removal(server: Any, client_id: str) -> dict[str, Any]:
+    """A resource AS's tokens are self-contained JWTs its resource servers validate alone: it lists
+    the live ones and asks governance to propagate the revocation (``propagate``)."""
+    live = server.live_tokens(client_id)
+    return {"tokens": len(live), "mechanism": "client removed at the issuer", "revoked_jtis": live,
+            "propagate": [client_id]}
+
+
 def govern_systems(plane: ControlPlane, *, token_vault: Any = None, idp: Any = None, fga: Any = None,
                    authorization_servers: Sequence[tuple[Any, str]] = ()) -> dict[str, OperatorTokens]:
     """Give governance a connector for each further system that holds agents' grants, installing
@@ -247,7 +255,8 @@ def govern_systems(plane: ControlPlane, *, token_vault: Any = None, idp: Any = N
     for server, label in authorization_servers:
         keys, api = admin(server)
         install_clients_api(server, clients=server.server.clients, tokens=keys,
-                            agent_names=lambda server=server: server.agent_names)
+                            agent_names=lambda server=server: server.agent_names,
+                            on_remove=lambda client_id, server=server: _resource_as_removal(server, client_id))
         governance.connectors.append(ClientRegistrationConnector(api=api, label=label))
     if fga is not None:
         governance.connectors.append(FgaConnector(runtime=runtime, service=fga))

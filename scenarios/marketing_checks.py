@@ -4,16 +4,24 @@ deprovisioning left nothing: SPEC capability 10).
 
 Systems asked: the customer database (``/admin/users`` as the DBA), the CRM (its connected-apps
 API), the privileged-credential vault (``/credentials``), the token vault (``/admin/agents``), the
-enterprise IdP (``/admin/clients``) and the FGA service (OpenFGA ``/read``)."""
+enterprise IdP (``/admin/clients``) and the FGA service (OpenFGA ``/read``).
+
+``last_day_tokens`` / ``try_tokens``: the live tokens the agent holds before deprovisioning and
+what each system answers to them (deprovisioning must end tokens already issued, not only new ones)."""
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from urllib.parse import quote
 
 from actors.governance_connectors import IntegrationConnector
 from actors.saas.database import basic
 from protocols.http import HttpRequest
+from actors.storage.vault_store import ACTIVE
 from scenarios.marketing_cast import CRM_ACCOUNT, DATABASE, DB_ACCOUNT, MarketingCast
+from scenarios.phases.multi_system_execution import connect_accounts, ensure_signed_in
 
 
 async def _json(cast: MarketingCast, request: HttpRequest) -> tuple[int, dict]:
@@ -52,3 +60,39 @@ async def grants_left(cast: MarketingCast) -> dict[str, list[str]]:
     left[base.fga.name] = [f"{t['key']['relation']} of {t['key']['object']}" for t in tuples["tuples"]
                            if t["key"]["user"] == f"agent:{agent}"]
     return left
+
+
+async def last_day_tokens(cast: MarketingCast, *, user: str, crm_credential: str) -> dict[str, tuple[str, str, bytes]]:
+    """The live tokens the agent holds on its last day, each with a call the system that honours it
+    serves (name → ("METHOD URL", token, body)): its CRM integration's token (client credentials
+    with the vaulted secret), ``user``'s IdP access token from signing in at the agent, and a Gmail
+    token from the token vault for the wrap-up e-mail (the user connects Google Workspace first)."""
+    base, agent = cast.base, cast.agent_id
+    connected = await connect_accounts(base, user=user, agent=agent, providers=["google-workspace"])
+    delegation = await ensure_signed_in(base, user=user, agent=agent)
+    crm = cast.crm_client(cast.credentials().source(crm_credential))
+    gmail = ""
+    if connected["google-workspace"] == ACTIVE:
+        gmail = (await base.vault.tools[agent].vault.access_token(user=delegation.subject, integration="gmail",
+                                                                  scope=("gmail.send",))).token
+    google = base.vault.providers["google-workspace"]
+    message = (f"From: {delegation.email}\r\nTo: marketing@{cast.world.domain}\r\nSubject: Spring campaign "
+               "wrap-up\r\n\r\nThe spring campaign is over; thank you all.\r\n")
+    raw = base64.urlsafe_b64encode(message.encode()).decode().rstrip("=")
+    return {"CRM integration": (f"GET {cast.control.crm.url('/crm/v1/accounts?limit=5')}",
+                                await crm.access_token(), b""),
+            "IdP (userinfo)": (f"GET {base.idp.url('/userinfo')}", delegation.access_token, b""),
+            "Gmail via the token vault": (f"POST {google.url('/gmail/v1/users/me/messages/send')}", gmail,
+                                          json.dumps({"raw": raw}).encode())}
+
+
+async def try_tokens(cast: MarketingCast, tokens: dict[str, tuple[str, str, bytes]]) -> dict[str, str]:
+    """Each token at its system: ``200``, or the status and RFC 6750 ``error`` of the refusal."""
+    seen = {}
+    for name, (target, token, body) in tokens.items():
+        method, url = target.split(" ", 1)
+        headers = {"authorization": f"Bearer {token}", **({"content-type": "application/json"} if body else {})}
+        response = await cast.runtime.network.send(HttpRequest(method=method, url=url, headers=headers, body=body))
+        error = re.search(r'error="([^"]*)"', response.header("www-authenticate") or "")
+        seen[name] = str(response.status) + (f" {error.group(1)}" if error else "")
+    return seen

@@ -1,9 +1,9 @@
 """The scenario runner: builds a run's runtime and cast, plays the phases in simulated time and
 writes the run directory (audit.sqlite, audit.jsonl, run.json, summary.md, trustbench.log).
 
-Channel runs use trio's ``MockClock`` with autojump at threshold 0: the clock jumps as soon as
-every task waits, so a run is deterministic and days pass in milliseconds. HTTP runs give sockets
-a short real-time grace before the clock jumps (DESIGN.md §2, §3).
+Runs use trio's ``MockClock`` with autojump at threshold 0: the clock jumps as soon as every task
+waits, so a run is deterministic and days pass in milliseconds. In HTTP runs the network holds the
+clock back while a request or response is on the wire (``actors.runtime.network``, DESIGN.md §2, §3).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from scenarios.summary import write_summary
 from scenarios.progress import ProgressCallback, ProgressEvent
 from reports import RenderedReport, render_run
 
-HTTP_AUTOJUMP_THRESHOLD = 0.05
 RUN_FILES = ("audit.sqlite", "audit.sqlite-wal", "audit.sqlite-shm", "audit.jsonl", "run.json", "summary.md", "trustbench.log",
              "report.html", "report.md", "report.json", "vault.sqlite")
 
@@ -64,8 +63,7 @@ def run_scenario(options: RunOptions) -> RunResult:
     if missing:
         raise options.world.error(f"{missing[0].where}.number", f"phase {missing[0].number} is not part of scenario "
                                   f"{options.scenario.name} (it has {', '.join(map(str, sorted(phases)))})")
-    threshold = 0 if options.transport is Transport.CHANNEL else HTTP_AUTOJUMP_THRESHOLD
-    result = run_simulated(_run, options, seed=options.seed, autojump_threshold=threshold)
+    result = run_simulated(_run, options, seed=options.seed, autojump_threshold=0)
     return attrs.evolve(result, report=render_run(options.out_dir)) if options.render else result
 
 

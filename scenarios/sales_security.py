@@ -22,6 +22,7 @@ import trio
 
 from actors.agent import Delegation
 from actors.attacker import Probe, ProbeResult
+from actors.governance_signals import CaepRevocationSignals
 from actors.mcp_client import McpAgentClient, discover
 from actors.saas.crm import API as CRM_API, CrmActor
 from actors.universal_logout import oauth_server_revocation, resource_as_revocation, vault_suspension
@@ -67,9 +68,13 @@ async def attach_sales_security(cast: Any, nursery: trio.Nursery) -> SecurityOps
     if cross is not None and cross.pricing_api is not None:
         extra.append(ProtectedSystem(host=cross.pricing_api))
     crm: CrmActor = plane.crm
-    return await install_platform_security(
+    ops = await install_platform_security(
         world=world, runtime=cast.runtime, nursery=nursery, idp=cast.idp, plane=plane, agents=secured,
         crm_urls=[crm.url(f"{CRM_API}/accounts/{account}") for account in sorted(crm.accounts)], extra=extra)
+    # governance's revocations reach the resource servers that validate tokens alone (CAEP over SSF)
+    plane.governance.signals = CaepRevocationSignals(runtime=cast.runtime, transmitter=ops.transmitter,
+                                                     identity_issuer=cast.idp.base_url)
+    return ops
 
 
 @attrs.frozen(kw_only=True)

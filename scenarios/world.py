@@ -5,12 +5,12 @@ Google IdP) with their settings, when each phase happens and what the run is exp
 (``[[expectations]]``, ``scenarios.expectations``). ``load_world`` refuses anything it does not
 understand — bad TOML, an unknown section or field, an unknown person, a model OpenFGA would refuse —
 with a one-line ``WorldError`` naming the file, the line and the field:
-``my-world.toml:42: people[1].manager: unknown person 'bob'``.
+``my-world.toml:42: people[1].manager: unknown person 'bob'``. A world file may extend another
+(``[scenario] extends``, ``scenarios.world_extends``): an error then names the file the value is in.
 """
 
 from __future__ import annotations
 
-import tomllib
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ import attrs
 from protocols.jose.keys import Algorithm
 from scenarios.expectations import Expectation, parse_expectations
 from scenarios.rotation_world import RotationSpec, parse_rotations, rotation_policy
-from scenarios.toml_lines import TomlIndex, index_toml, toml_error_line
+from scenarios.world_extends import ExtendsError, WorldIndex, resolve_world
 from scenarios.world_approvals import ApprovalSection, parse_approvals
 from scenarios.world_schema import unknown_field
 from scenarios.fga_world import FgaSectionError, FgaSettings, parse_fga
@@ -112,6 +112,8 @@ class PhaseSpec:
 class World:
     source: str
     sha256: str
+    """SHA-256 of the file; of it and its bases, in order, each after its length in bytes, if it
+    extends another (``scenarios.world_extends``): a change in a base changes it."""
     name: str
     title: str
     epoch: datetime
@@ -140,13 +142,13 @@ class World:
     """Rotation periods of the agents' vaulted credentials (``[[credential_rotation]]``)."""
     expectations: tuple[Expectation, ...] = ()
     """What the finished run must show (``[[expectations]]``, checked by ``trustbench check``)."""
-    index: TomlIndex | None = attrs.field(default=None, eq=False, repr=False)
-    """Where each key of the file is (for errors found after parsing, e.g. by the runner)."""
+    index: WorldIndex | None = attrs.field(default=None, eq=False, repr=False)
+    """Which file and line each key comes from (for errors found after parsing, e.g. by the runner)."""
 
     def error(self, where: str, problem: str) -> WorldError:
-        """A ``WorldError`` at the line of ``where`` (e.g. ``phases[2].number``) in this world file."""
-        line = self.index.line_of(where) if self.index is not None else None
-        return world_error(source=self.source, line=line or 1, where=where, problem=problem)
+        """A ``WorldError`` at the line of ``where`` (e.g. ``phases[2].number``) in the file it is in."""
+        source, line = self.index.locate(where) if self.index is not None else (self.source, None)
+        return world_error(source=source, line=line or 1, where=where, problem=problem)
 
     def rotation_policy(self, agent_id: str, *, default: dict[str, int]) -> dict[str, int]:
         """The vault rotation policy of ``agent_id``'s credential: the world's, else ``default``."""
@@ -162,17 +164,18 @@ class World:
 class _Reader:
     """Typed field access with one-line errors: ``FILE:LINE: people[0].email: expected a string``.
 
-    The line is that of the field, else of its closest enclosing table that is in the file (a
-    missing key points at its table), else line 1 (a missing section).
+    The file and line are those of the field, else of its closest enclosing table that is in the
+    file (a missing key points at its table), else line 1 (a missing section); in a world that
+    extends another, the file is the one the field (or table) comes from.
     """
 
-    def __init__(self, source: str, index: TomlIndex) -> None:
+    def __init__(self, source: str, index: WorldIndex) -> None:
         self.source = source
         self.index = index
 
     def fail(self, where: str, problem: str, *, line: int | None = None) -> WorldError:
-        return world_error(source=self.source, line=line or self.index.line_of(where) or 1, where=where,
-                           problem=problem)
+        source, found = self.index.locate(where)
+        return world_error(source=source, line=line or found or 1, where=where, problem=problem)
 
     def table(self, data: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
         value = data.get(key)
@@ -228,14 +231,13 @@ class _Reader:
 
 
 def parse_world(text: str, *, source: str) -> World:
-    import hashlib
-
+    """The world in ``text`` (the file ``source``; a base it extends is read relative to it)."""
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise world_error(source=source, line=toml_error_line(error, text), where="",
-                          problem=f"invalid TOML: {error}") from None
-    read = _Reader(source, index_toml(text))
+        effective = resolve_world(text, source=source)
+    except ExtendsError as error:
+        raise world_error(source=error.source, line=error.line, where=error.where, problem=error.problem) from None
+    data = effective.data
+    read = _Reader(source, effective.index)
     unknown = unknown_field(data)
     if unknown is not None:
         where, known = unknown
@@ -252,11 +254,12 @@ def parse_world(text: str, *, source: str) -> World:
                       if error.model_line is not None else None)
         raise read.fail(f"fga{error.where}", error.problem, line=model_line) from None
     try:
-        mcp = parse_mcp(data.get("mcp"), base_dir=Path(source).parent, world=data)
+        mcp = parse_mcp(data.get("mcp"), base_dir=Path(read.index.source_of("mcp.catalogue")).parent, world=data)
     except McpSectionError as error:
         if error.catalogue:
             raise world_error(source=error.catalogue, line=error.line, where=error.where.lstrip("."),
-                              problem=f"{error.problem} (the [mcp] catalogue of {Path(source).name})") from None
+                              problem=f"{error.problem} (the [mcp] catalogue of "
+                                      f"{Path(read.index.source_of('mcp.catalogue')).name})") from None
         raise read.fail(f"mcp{error.where}", error.problem) from None
     people = tuple(
         Person(id=read.string(p, "id", f"people[{i}]"), name=read.string(p, "name", f"people[{i}]"),
@@ -319,7 +322,7 @@ def parse_world(text: str, *, source: str) -> World:
                                 where=where))
     return World(
         approvals=parse_approvals(data, read=read, person_ids=person_ids, agent_ids=agent_ids),
-        source=source, sha256=hashlib.sha256(text.encode()).hexdigest(),
+        source=source, sha256=effective.sha256,
         name=read.string(scenario, "name", "scenario"), title=read.string(scenario, "title", "scenario"),
         epoch=epoch, organization=read.string(org, "name", "organization"),
         domain=read.string(org, "domain", "organization"),

@@ -26,9 +26,14 @@ class Table:
 
 @attrs.frozen
 class ArrayOf:
-    """An array of tables (``[[name]]`` or ``name = [{...}, ...]``), each of ``element`` shape."""
+    """An array of tables (``[[name]]`` or ``name = [{...}, ...]``), each of ``element`` shape.
+
+    ``key`` is the field that identifies an element (``[[phases]]``: ``number``): a world that
+    extends another merges its elements into the base's by it (``scenarios.world_extends``); an
+    array without one replaces the base's wholesale."""
 
     element: Table
+    key: str | None = None
 
 
 @attrs.frozen
@@ -45,37 +50,37 @@ def _table(*keys: str, **nested: "Shape") -> Table:
 
 
 SECTIONS: dict[str, Shape] = {
-    "scenario": _table("name", "title", "epoch"),
+    "scenario": _table("name", "title", "epoch", "extends", "drop"),
     "organization": _table("name", "domain"),
     "idp": _table("name", "signing_alg", "id_token_lifetime", "access_token_lifetime", "session_lifetime",
                   "key_rotation_days"),
     "google": _table("name", "signing_alg"),
-    "people": ArrayOf(_table("id", "name", "email", "login", "role", "territory", "team", "manager")),
+    "people": ArrayOf(_table("id", "name", "email", "login", "role", "territory", "team", "manager"), key="id"),
     "agents": ArrayOf(_table("id", "name", "owner", "purpose", "client_auth", "signing_alg", "scopes",
-                             integrations=FREE)),
-    "phases": ArrayOf(_table("number", "name", "at", "user", "agent")),
+                             integrations=FREE), key="id"),
+    "phases": ArrayOf(_table("number", "name", "at", "user", "agent"), key="number"),
     "mcp": _table("catalogue"),
     "fga": FREE,
     "pricing": _table("authorization_server", "api", "resource", "audience_aliases", "signing_alg",
                       "access_token_lifetime", "scopes", "trusted_idps",
-                      prices=ArrayOf(_table("tier", "sku", "product", "unit", "list_price_eur"))),
+                      prices=ArrayOf(_table("tier", "sku", "product", "unit", "list_price_eur"), key="sku")),
     "managed_connections": ArrayOf(_table("agent", "target", "client_id", "granted", "approval", "refused",
                                           "resources", "id_jag_lifetime")),
     "vault": _table("name", "refresh_margin", "keep_warm", "kek_rotation_days",
                     egress=_table("internal_domains", "internal_sources")),
     "providers": ArrayOf(_table("name", "kind", "title", "signing_alg", "access_token_lifetime",
-                                "refresh_token_days", "refresh_token_idle_days", "consent")),
-    "integrations": ArrayOf(_table("name", "provider", "api", "scopes")),
+                                "refresh_token_days", "refresh_token_idle_days", "consent"), key="name"),
+    "integrations": ArrayOf(_table("name", "provider", "api", "scopes"), key="name"),
     "approval_rules": ArrayOf(_table("agent", "type", "above", "currency", "approver", "scopes", "delivery_mode",
                                      "executor", "token_lifetime", "request_expiry", "poll_interval")),
     "approvers": ArrayOf(_table("person", "channels", "decision", "delay", "reason",
-                                answers=ArrayOf(_table("reference", "decision", "delay", "reason")))),
-    "proposed_actions": ArrayOf(_table("id", "phase", "agent", "user", "binding_message", detail=FREE)),
+                                answers=ArrayOf(_table("reference", "decision", "delay", "reason"))), key="person"),
+    "proposed_actions": ArrayOf(_table("id", "phase", "agent", "user", "binding_message", detail=FREE), key="id"),
     "detection": _table("enabled", "start", "window", "elevated", "high", "baseline_days", "min_baseline_days",
                         "security_team"),
     "routine": _table("agent", "reads_per_day", "hours"),
     "attack": _table("records", "duration", "retry_every", "retry_rounds"),
-    "credential_rotation": ArrayOf(_table("agent", "every_days", "overlap_hours", "lease_hours")),
+    "credential_rotation": ArrayOf(_table("agent", "every_days", "overlap_hours", "lease_hours"), key="agent"),
     "expectations": FREE,
     "rag": FREE,        # scenarios.rag_world (financial-rag)
     "consent": FREE,    # scenarios.consent_world (b2c-consent)

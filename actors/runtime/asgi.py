@@ -3,6 +3,8 @@
 Used by the HTTP transport (hypercorn's trio worker). The request URL is rebuilt from the actor's
 own base URL (never from the ``Host`` header); bodies larger than ``MAX_BODY_BYTES`` are cut at the
 limit plus one byte so the handler refuses them with ``invalid_request`` instead of buffering them.
+With a ``network`` (simulated time), the bridge tells it when a tracked request has been read and
+when its answer goes back on the wire (``TRANSIT_HEADER``, stripped here).
 """
 
 from __future__ import annotations
@@ -15,11 +17,17 @@ from protocols.http import MAX_BODY_BYTES, HttpRequest
 
 if TYPE_CHECKING:
     from actors.runtime.actor import HttpActor
+    from actors.runtime.network import Network
+
+TRANSIT_HEADER = "x-trustbench-transit"
+"""Pairs a simulated-time request with its arrival at the server (see ``network``); never reaches a handler."""
+_TRANSIT = TRANSIT_HEADER.encode()
 
 
 @attrs.define(eq=False)
 class AsgiBridge:
     actor: HttpActor
+    network: Network | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -41,9 +49,17 @@ class AsgiBridge:
         path = scope.get("raw_path", scope["path"].encode()).decode("latin-1")
         query = scope.get("query_string", b"").decode("latin-1")
         url = self.actor.base_url.rstrip("/") + path + (f"?{query}" if query else "")
-        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        transit = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == _TRANSIT), None)
+        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]
+                        if k.lower() != _TRANSIT)
         request = HttpRequest(method=scope["method"], url=url, headers=headers, body=bytes(body[: MAX_BODY_BYTES + 1]))
-        response = await self.actor.ask(request)
+        if self.network is not None:
+            self.network.arrived(transit)
+        try:
+            response = await self.actor.ask(request)
+        finally:
+            if self.network is not None:  # whatever happens, an answer (perhaps hypercorn's 500) goes out now
+                self.network.departing(transit)
         await send({
             "type": "http.response.start",
             "status": response.status,

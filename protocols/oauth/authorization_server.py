@@ -42,7 +42,7 @@ from protocols.oauth.errors import InvalidRequest, InvalidToken, MethodNotAllowe
 from protocols.oauth.metadata import WELL_KNOWN_SUFFIX, AuthorizationServerMetadata
 from protocols.oauth.outcome import Decision, Handled, Outcome, refused
 from protocols.oauth.refresh import REFRESH_TOKEN, RefreshLedger, RefreshTokenReused
-from protocols.oauth.revocation import ACCESS_TOKEN_HINT, RevocationRequest, revocation_response
+from protocols.oauth.revocation import ACCESS_TOKEN_HINT, RevocationRequest, purge_revocations, revocation_response
 from protocols.oauth.server_config import (
     AUTHORIZE_PATH, CLIENT_CREDENTIALS, CONSENT_PATH, JWKS_PATH, LOGIN_PATH, REVOKE_PATH, TOKEN_PATH, ApiResource,
     OAuthClient, ServerConfig,
@@ -146,10 +146,7 @@ class AuthorizationServer(AuthorizationEndpoint, TokenGrants):
 
     def purge(self, *, now: int) -> None:
         self._purge_sign_in(now=now)
-        for jti in [k for k, v in self._issued.items() if v.expires_at <= now - 60]:
-            del self._issued[jti]
-        for jti in [k for k, exp in self._revoked.items() if exp <= now - 60]:
-            del self._revoked[jti]
+        purge_revocations(self._issued, self._revoked, now=now)
         self._codes.purge(now=now)
         self._replay.purge(now=now)
         self.refresh.purge(now=now)

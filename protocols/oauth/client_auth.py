@@ -195,6 +195,24 @@ def authenticate_client(*, form: Mapping[str, str], authorization: str | None,
                                    accept_token_endpoint_audience=accept_token_endpoint_audience)
 
 
+def claimed_client_id(*, form: Mapping[str, str], authorization: str | None) -> str | None:
+    """The client a request *claims* to be — ``client_id`` in the body, else the Basic user, else
+    the client assertion's ``iss`` — unverified, for the audit line of a refused request only
+    (never a basis for trust); at most 128 characters, ``None`` when the request names none."""
+    claimed: Any = form.get("client_id")
+    if not claimed and authorization:
+        try:
+            claimed = _parse_basic(authorization)[0]
+        except InvalidClient:
+            claimed = None
+    if not claimed and form.get("client_assertion"):
+        try:
+            claimed = _unverified_claims(form["client_assertion"]).get("iss")
+        except InvalidClient:
+            claimed = None
+    return claimed[:128] if isinstance(claimed, str) and claimed else None
+
+
 def _authenticate_basic(header: str, *, form: Mapping[str, str],
                         lookup_client: Callable[[str], ClientRegistration | None]) -> AuthenticatedClient:
     client_id, secret = _parse_basic(header)

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
@@ -67,3 +68,16 @@ def revocation_request(*, endpoint: str, token: str, token_type_hint: str | None
         params["token_type_hint"] = token_type_hint
     params.update(client_params or {})
     return HttpRequest.form_post(url=endpoint, params=params, headers=headers)
+
+
+REVOCATION_LEEWAY = 60
+"""Seconds a revocation is kept past the token's expiry: verifiers allow that much clock leeway."""
+
+
+def purge_revocations(issued: dict[str, Any], revoked: dict[str, int], *, now: int) -> None:
+    """Forget issued tokens (values with ``expires_at``) and revocations (jti → expiry) that expired
+    more than :data:`REVOCATION_LEEWAY` ago — no verifier would accept those tokens any more."""
+    for jti in [k for k, v in issued.items() if v.expires_at <= now - REVOCATION_LEEWAY]:
+        del issued[jti]
+    for jti in [k for k, exp in revoked.items() if exp <= now - REVOCATION_LEEWAY]:
+        del revoked[jti]

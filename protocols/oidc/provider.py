@@ -45,6 +45,7 @@ from protocols.oauth.errors import (
     AccessDenied, InvalidGrant, InvalidToken, LoginRequired, MethodNotAllowed, NotFound, OAuthError,
 )
 from protocols.oauth.outcome import Decision, Handled, Outcome, refused
+from protocols.oauth.revocation import purge_revocations
 from protocols.oauth.token_endpoint import ClientAuthenticator, GrantHandler, serve_token_request
 from protocols.oauth.token_response import TokenResponse
 from protocols.oidc import federation
@@ -219,11 +220,7 @@ class OpenIdProvider(SignIn):
     def purge(self, *, now: int) -> None:
         """Drop state that expired (sessions, transactions, codes, replay entries, revocations)."""
         self._purge_sign_in(now=now)
-        # Revocations are kept a minute past expiry: verifiers allow that much clock leeway.
-        for jti in [k for k, v in self._issued.items() if v.expires_at <= now - 60]:
-            del self._issued[jti]
-        for jti in [k for k, exp in self._revoked.items() if exp <= now - 60]:
-            del self._revoked[jti]
+        purge_revocations(self._issued, self._revoked, now=now)  # kept a minute past expiry (clock leeway)
         self._codes.purge(now=now)
         self._replay.purge(now=now)
         self.federations.purge(now=now)

@@ -16,9 +16,11 @@ deprovisioned, audit kept.
    itself; she leaves the calendar undecided.
 4. Reminder and deadline: a reminder went out after a week; at the deadline the undecided
    calendar grant was revoked at the token vault.
-5. Deprovisioning: the spring campaign is over: every grant in every system is removed, the agent
-   is decommissioned, each system confirms nothing is left, and the whole history is still in
-   the registry and the audit log.
+5. Deprovisioning: the spring campaign is over: every grant in every system is removed and every
+   token the agent already holds ends with it (its CRM integration's token, Emma's IdP access
+   token, the Gmail token the vault served — revoked at Google by RFC 7009): each system refuses
+   them with ``401 invalid_token``; the agent is decommissioned, each system confirms nothing is
+   left, and the whole history is still in the registry and the audit log.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from actors.saas.database import basic
 from protocols.http import HttpRequest
 from protocols.oauth.errors import OAuthError
 from scenarios.marketing_cast import AGENT_TYPE, CRM_ACCOUNT, CRM_CLIENT, DATABASE, DB_ACCOUNT, MarketingCast
-from scenarios.marketing_checks import grants_left
+from scenarios.marketing_checks import grants_left, last_day_tokens, try_tokens
 from scenarios.phase_result import PhaseResult
 from scenarios.phases.discovery_registration import collect_entitlements, vault_credential
 from scenarios.phases.governance import review_email, submit
@@ -185,6 +187,9 @@ async def phase_4_deadline(cast: MarketingCast, phase: PhaseSpec) -> PhaseResult
 
 async def phase_5_deprovision(cast: MarketingCast, phase: PhaseSpec) -> PhaseResult:
     plane, spec = cast.control, cast.world.agent(phase.agent)
+    # the agent's last work: it holds live tokens at the CRM, the IdP and Google (via the token vault)
+    tokens = await last_day_tokens(cast, user=phase.user, crm_credential=CRM_CREDENTIAL)
+    before = await try_tokens(cast, tokens)
     response = await cast.runtime.network.send(HttpRequest(
         method="POST", url=plane.governance.url(f"/agents/{spec.id}/deprovision"),
         headers={"authorization": f"Bearer {plane.governance_token}"}))
@@ -199,19 +204,30 @@ async def phase_5_deprovision(cast: MarketingCast, phase: PhaseSpec) -> PhaseRes
     except OAuthError as error:
         crm_status = error.status
     db_status = await agent_query(cast, SEGMENT)
+    after = await try_tokens(cast, tokens)  # the very tokens it held a moment ago, at each system itself
+    ended = [e for e in cast.runtime.audit.store.entries() if e.event == "governance.tokens_revoked"
+             and e.agent == spec.id and e.reason.startswith("deprovisioned")]
+    revoked = ", ".join(f"{e.details['system']}: {e.details['tokens']}" for e in ended)
     ok = (response.status == 200 and not result["remaining"] and not result["failures"]
           and not any(left.values()) and record["lifecycleState"] == "decommissioned" and len(trail) > 20
-          and crm_status >= 400 and db_status >= 400)
+          and crm_status >= 400 and db_status >= 400 and set(before.values()) == {"200"}
+          and set(after.values()) == {"401 invalid_token"})
     return PhaseResult(
         number=phase.number, name=phase.name, ok=ok,
-        outcome=(f"Deprovisioning removed {len(result['removed'])} grants; asked directly, "
+        outcome=(f"Deprovisioning removed {len(result['removed'])} grants and ended the agent's live tokens "
+                 f"({revoked}) — each system now "
+                 f"refuses the tokens it held a moment before; asked directly, "
                  f"{', '.join(sorted(left))} report nothing left for {spec.id}, now decommissioned; its "
                  f"{len(history)} registry versions and {len(trail)} audit entries are kept."),
         facts={"removed": len(result["removed"]), "systems asked": ", ".join(sorted(left)),
                "grants left": sum(len(v) for v in left.values()), "lifecycle": record["lifecycleState"],
                "registry versions": len(history), "audit entries for the agent": len(trail),
                "first audit entry": trail[0].event if trail else "",
-               "agent's CRM call afterwards": crm_status, "agent's database query afterwards": db_status})
+               "agent's CRM call afterwards": crm_status, "agent's database query afterwards": db_status,
+               **{f"{name} token before": status for name, status in before.items()},
+               **{f"{name} token after": status for name, status in after.items()},
+               "tokens revoked": "; ".join(f"{e.details['system']}: {e.details['tokens']} ({e.details['mechanism']})"
+                                           for e in ended)})
 
 
 MARKETING_PHASES = {1: phase_1_register, 2: phase_2_jit, 3: phase_3_review, 4: phase_4_deadline,

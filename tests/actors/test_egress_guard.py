@@ -73,13 +73,18 @@ async def test_recipients_named_by_a_real_approval_receive_it_and_no_one_else(au
                                             verdict=evaluate(rule.rule, action.detail))
         assert outcome.approved and outcome.authorization_details == (action.detail,)
         assert st.cast.agents[AGENT].approved[delegation.subject] == [action.detail]
+        with pytest.raises(OutputBlocked):  # the approval covers its recipients, not an added outsider
+            await mail((CUSTOMER[0], OUTSIDE))
+        assert workspace.outbound == []
+        assert audit(st, "output_filter.egress_blocked")[-1].details["external"] == [OUTSIDE]
         await mail(CUSTOMER)
         (sent,) = workspace.outbound
         assert sent.labels == CUSTOMER
         (allowed,) = audit(st, "output_filter.egress_allowed")
         assert (allowed.decision, allowed.details["approved"], allowed.details["sources"]) == \
             ("allow", list(CUSTOMER), [PRICE_LIST])
-        with pytest.raises(OutputBlocked):  # the approval covers its recipients, not an added outsider
-            await mail((CUSTOMER[0], OUTSIDE))
+        assert st.cast.agents[AGENT].approved[delegation.subject] == []
+        with pytest.raises(OutputBlocked):  # the approval was for one e-mail: a second one is not covered
+            await mail(CUSTOMER)
         assert len(workspace.outbound) == 1
-        assert audit(st, "output_filter.egress_blocked")[-1].details["external"] == [OUTSIDE]
+        assert audit(st, "output_filter.egress_blocked")[-1].details["external"] == list(CUSTOMER)

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from actors.agent_cross_domain import CrossDomainFailed
+from actors.mcp_client import McpAgentClient, discover
 from actors.storage.vault_store import ACTIVE
 from protocols.http import HttpRequest
 from protocols.oauth.errors import InvalidTarget
@@ -104,9 +105,19 @@ async def test_admin_grant_apis_refuse_without_an_operator_token_and_on_unknown_
         if error is not None:
             assert response.json()["error"] == error
     assert set(vault.agent_grants[AGENT]) == {"salesforce", "google-drive", "gmail", "google-calendar"}
+    # every refusal is in the audit trail with its reason (never the presented token)
+    refused = [e for e in cast.runtime.audit.store.entries() if e.event == "access.request_refused"]
+    assert [(e.actor, e.details["method"], e.reason.partition(":")[0]) for e in refused] == [
+        (vault.name, "GET", "invalid_token"), (vault.name, "GET", "invalid_token"), (vault.name, "DELETE", "not_found"),
+        (vault.name, "DELETE", "not_found"), (vault.name, "POST", "method_not_allowed"),
+        (pricing_as.name, "GET", "invalid_token"), (pricing_as.name, "DELETE", "not_found")]
+    assert all(e.decision == "deny" for e in refused) and "nope" not in repr([e.details for e in refused])
 
 
 # ---------------------------------------------------------------- live tokens end with the grant
+
+INITIALIZE = (b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+              b'"capabilities":{},"clientInfo":{"name":"agent","version":"1"}}}')
 
 async def live_tokens(cast, subject) -> dict[str, tuple[str, str, bytes]]:
     """One live token per system the agent reaches, each with a real call that system serves:
@@ -124,6 +135,10 @@ async def live_tokens(cast, subject) -> dict[str, tuple[str, str, bytes]]:
     grant = await pricing.obtain_id_jag(delegation, resource=(WORLD.pricing.resource,), scope=READ)
     priced = (await pricing.redeem(grant, user=delegation.subject)).access_token
     shadow = await cast.control.jobs[AGENT].client.access_token()
+    mcp = cast.mcp_servers["mcp-crm"]
+    found = await discover(cast.runtime.network, mcp.resource)
+    mcp_token = await McpAgentClient(agent=cast.agents[AGENT]).token_for(
+        delegation, resource=found.metadata.resource, scope=found.scope)
     window = json.dumps({"timeMin": "2025-02-01T00:00:00Z", "timeMax": "2025-02-02T00:00:00Z",
                          "items": [{"id": email}]}).encode()
     return {
@@ -135,6 +150,7 @@ async def live_tokens(cast, subject) -> dict[str, tuple[str, str, bytes]]:
         "crm integration": (f"GET {crm.url('/crm/v1/accounts?limit=5')}", shadow, b""),
         "pricing": (f"GET {cast.cross_domain.pricing_api.url('/prices/enterprise-tier')}", priced, b""),
         "idp": (f"GET {cast.idp.url('/userinfo')}", delegation.access_token, b""),
+        "mcp": (f"POST {mcp.resource}", mcp_token, INITIALIZE),
     }
 
 
@@ -144,6 +160,8 @@ async def use(cast, tokens) -> dict[str, object]:
     for name, (target, token, body) in tokens.items():
         method, url = target.split(" ", 1)
         headers = {"authorization": f"Bearer {token}"} | ({"content-type": "application/json"} if body else {})
+        if body == INITIALIZE:
+            headers["accept"] = "application/json, text/event-stream"
         response = await cast.runtime.network.send(HttpRequest(method=method, url=url, headers=headers, body=body))
         error = re.search(r'error="([^"]*)"', response.header("www-authenticate") or "")
         seen[name] = response.status if response.status == 200 else (response.status, error and error.group(1))
@@ -180,12 +198,19 @@ async def test_revoking_one_entitlement_ends_its_live_token_and_only_that_one(ch
         ("google-workspace", 1, "RFC 7009 revocation by the token vault")]
     assert token_audit(cast, "vault.tokens_revoked") == [
         ("google-workspace", 1, "RFC 7009 revocation at the provider")]
-    # the vault does not serve the revoked token again: calendar, still granted, is served a live one
-    assert (await tools_token(cast, subject, "google-calendar", ("calendar.freebusy",)))
-
-
-async def tools_token(cast, subject, integration, scope):
-    return (await cast.vault.tools[AGENT].vault.access_token(user=subject, integration=integration, scope=scope)).token
+    # the pricing AS's tokens are JWTs the pricing API validates alone: CAEP tells it (client id only)
+    code, _body = await submit(cast.control, campaign_id=campaign["id"], token=review, decision="revoke",
+                               entitlement="pricing-as:client_registration:client acme-sales-agent")
+    assert code == 200
+    after = await use(cast, tokens)
+    assert (after.pop("gmail"), after.pop("pricing")) == ((401, "invalid_token"), (401, "invalid_token"))
+    assert set(after.values()) == {200}
+    pricing = [e for e in cast.runtime.audit.store.entries() if e.event == "governance.tokens_revoked"
+               and e.details["system"] == "pricing-as"]
+    assert [(e.decision, e.details["tokens"]) for e in pricing] == [("revoke", 1)]
+    assert "CAEP session-revoked" in pricing[0].details["mechanism"]
+    signalled = next(e for e in cast.runtime.audit.store.entries() if e.event == "governance.revocation_signalled")
+    assert signalled.details["principals"] == ["acme-sales-agent"] and "pricing-api" in signalled.details["receivers"]
 
 
 async def test_deprovisioning_ends_every_live_token_at_every_system(channel_cast, autojump_clock):
@@ -202,3 +227,20 @@ async def test_deprovisioning_ends_every_live_token_at_every_system(channel_cast
     assert after == {name: (401, "invalid_token") for name in tokens}, after
     systems = {row[0] for row in token_audit(cast, "governance.tokens_revoked")}
     assert {"google-workspace", "crm", "acme-idp", "pricing-as"} <= systems, systems
+
+
+async def test_without_a_transmitter_the_pricing_tokens_left_valid_are_audited_as_such(channel_cast, autojump_clock):
+    cast = channel_cast
+    cast.control.governance.signals = None  # a world without SSF: nobody can tell the pricing API
+    subject = await connected(cast)
+    tokens = await live_tokens(cast, subject)
+    await register(cast)
+    campaign = await open_campaign(cast.control, AGENT)
+    _mail, review = await review_email(cast.control, "john", campaign["id"])
+    code, _body = await submit(cast.control, campaign_id=campaign["id"], token=review, decision="revoke",
+                               entitlement="pricing-as:client_registration:client acme-sales-agent")
+    assert code == 200
+    assert (await use(cast, {"pricing": tokens["pricing"]}))["pricing"] == 200  # self-contained: still accepted
+    row = next(e for e in cast.runtime.audit.store.entries() if e.event == "governance.tokens_revoked")
+    assert (row.decision, row.details["system"], row.details["tokens"]) == ("deny", "pricing-as", 1)
+    assert "stay valid there until they expire" in row.details["mechanism"]

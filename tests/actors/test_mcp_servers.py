@@ -139,6 +139,46 @@ async def test_decisions_are_audited_and_lists_filtered(cast, autojump_clock):
     await _every_decision_is_audited_with_user_agent_and_reason(cast)
     await _lists_show_only_what_the_user_may_read(cast)
     await _crm_data_is_the_crms_own_read_with_a_vault_token(cast)
+    await _every_authenticated_request_leaves_an_entry(cast)
+
+
+async def _every_authenticated_request_leaves_an_entry(cast):
+    """What a (stolen) token was used for is in the trail: ``initialize``, lists, pings, tool calls are
+    ``mcp.request_allowed`` with method, client and token ``jti``; a read is its own ``mcp.resource_read``
+    only; a malformed message is ``mcp.request_rejected``."""
+    server = cast.mcp_servers["mcp-crm"]
+    sarah = next(s for s, u in server.directory.items() if u == "user:sarah")
+    initialize = ('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
+                  '"capabilities":{},"clientInfo":{"name":"x","version":"1"}}}')
+    bodies = [initialize, '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+              '{"jsonrpc":"2.0","id":2,"method":"tools/list"}', '{"jsonrpc":"2.0","id":3,"method":"ping"}',
+              '{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"nope","arguments":{}}}',
+              read("crm://contacts/acme-corp", 5), '{"jsonrpc":"2.0","id":6,"method":"resources/list"',
+              '{"jsonrpc":"2.0","id":7,"method":"subscriptions/listen"}']
+    jtis = []
+    for body in bodies:
+        jtis.append(f"t-{cast.runtime.clock.now()}-301")  # mint's jti
+        token = mint(cast, lifetime=301)
+        before = cast.runtime.audit.store.last()[0]
+        response = await send(cast, rpc(server.resource, body, token))
+        assert response.status in (200, 202, 400, 404), (body, response.status)
+        mine = [e for e in cast.runtime.audit.store.entries() if e.seq > before and e.actor == server.name]
+        assert mine, f"no audit entry for {body}"
+    entries = [e for e in cast.runtime.audit.store.entries() if e.actor == server.name]
+    allowed = [e for e in entries if e.event == "mcp.request_allowed"][-5:]
+    assert [e.details["method"] for e in allowed] == [
+        "initialize", "notifications/initialized", "tools/list", "ping", "tools/call"]
+    assert [e.details["outcome"] for e in allowed] == ["result", "accepted", "result", "result", "error"]
+    first = allowed[0]
+    assert (first.agent, first.subject, first.decision) == (AGENT, sarah, "allow")
+    assert first.details["client"] == AGENT and first.details["jti"] == jtis[0]
+    assert allowed[-1].details["tool"] == "nope"
+    last_read = [e for e in entries if e.event.startswith("mcp.")][-3]
+    assert last_read.event == "mcp.resource_read"  # the read is named by its own entry, not twice
+    parse_error, unsupported = [e for e in entries if e.event == "mcp.request_rejected"][-2:]
+    assert (parse_error.decision, parse_error.agent) == ("deny", AGENT)
+    assert parse_error.reason.startswith(f"JSON-RPC {PARSE_ERROR}: ")
+    assert unsupported.reason == "JSON-RPC -32601: subscriptions/listen is not offered by this stateless server"
 
 
 async def _crm_data_is_the_crms_own_read_with_a_vault_token(cast):

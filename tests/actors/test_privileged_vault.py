@@ -1,5 +1,6 @@
 """Privileged credentials end to end: a database, the vault's rotation with overlap, leases, JIT."""
 
+import attrs
 import pytest
 import trio
 
@@ -153,3 +154,64 @@ async def test_another_agent_cannot_lease_and_bad_policy_is_refused(autojump_clo
         assert caught.value.error == "invalid_client"
         anonymous = await runtime.network.send(HttpRequest.get(vault.base_url + "/credentials"))
         assert anonymous.status == 401
+
+
+def _denials(runtime, event):
+    return [e for e in runtime.audit.store.entries() if e.event == event]
+
+
+async def test_every_refused_lease_is_audited_with_its_reason(autojump_clock):
+    """A stolen or wrong key, a suspended agent, an unknown or revoked credential: each refusal is a
+    ``credential.lease_denied`` entry (deny, ``error: description``), naming the agent when it was
+    authenticated and otherwise the client the request claimed to be — never the assertion."""
+    async with running_runtime(Transport.CHANNEL) as (runtime, nursery, _log):
+        db, vault, operator, client = await setup(runtime, nursery)
+        await vault_it(runtime, vault, operator)
+        intruder = VaultCredentialClient(runtime=runtime, vault_url=vault.base_url, agent_id=AGENT,
+                                         signing_key=runtime.new_signing_key(owner="intruder", purpose="keys",
+                                                                             alg=Algorithm.ES256))
+        with pytest.raises(OAuthError):
+            await intruder.secret("cred-pipeline-db")
+        with pytest.raises(OAuthError) as unknown:
+            await client.secret("cred-nobody")
+        assert unknown.value.error == "not_found"
+        vault.clients[AGENT] = attrs.evolve(vault.clients[AGENT], jwks=JwkSet.from_json({"keys": []}))  # suspended
+        with pytest.raises(OAuthError):
+            await client.secret("cred-pipeline-db")
+        wrong_key, not_found, suspended = _denials(runtime, "credential.lease_denied")
+        assert all(e.decision == "deny" and e.actor == "pam" for e in (wrong_key, not_found, suspended))
+        assert wrong_key.agent is None and wrong_key.details["claimed_client"] == AGENT
+        assert wrong_key.reason.startswith("invalid_client: client_assertion rejected")
+        assert wrong_key.details["credential"] == "cred-pipeline-db"
+        assert not_found.agent == AGENT and not_found.reason == "not_found: no credential 'cred-nobody'"
+        assert suspended.agent is None and suspended.reason.endswith("its keys were withdrawn)")
+        for entry in (wrong_key, not_found, suspended):
+            assert "client_assertion" not in entry.details
+
+
+async def test_refused_revoked_lease_jit_and_operator_calls_are_audited(autojump_clock):
+    async with running_runtime(Transport.CHANNEL) as (runtime, nursery, _log):
+        db, vault, operator, client = await setup(runtime, nursery)
+        await vault_it(runtime, vault, operator)
+        revoked = await runtime.network.send(HttpRequest.form_post(
+            url=vault.base_url + "/credentials/cred-pipeline-db/revoke", params={},
+            headers={"authorization": f"Bearer {operator}"}))
+        assert revoked.status == 200
+        with pytest.raises(OAuthError) as caught:
+            await client.secret("cred-pipeline-db")
+        assert caught.value.error == "access_denied"
+        (lease,) = _denials(runtime, "credential.lease_denied")
+        assert lease.agent == AGENT and lease.reason == "access_denied: this credential has been revoked"
+        with pytest.raises(OAuthError):
+            await client.jit(system="warehouse-db", privileges=("select:orders",), reason="x", ttl=60)
+        (jit,) = _denials(runtime, "jit.denied")
+        assert jit.agent == AGENT and jit.decision == "deny" and jit.details["privileges"] == ["select:orders"]
+        assert jit.reason == "access_denied: privilege outside the JIT policy: select:orders"
+        for method, path in (("GET", "/credentials"), ("POST", "/credentials/cred-pipeline-db/rotate")):
+            response = await runtime.network.send(HttpRequest(method=method, url=vault.base_url + path,
+                                                              headers={"authorization": "Bearer pam_guessed"}))
+            assert response.status == 401
+        listed, rotated = _denials(runtime, "credential.operation_denied")
+        assert (listed.details["operation"], rotated.details["operation"]) == ("list", "rotate")
+        assert rotated.details["credential"] == "cred-pipeline-db" and rotated.decision == "deny"
+        assert listed.reason == "invalid_token: a vault operator token is required"

@@ -5,6 +5,7 @@ import trio
 
 from actors.governance_connectors import AgentAccounts, IntegrationConnector
 from actors.runtime.network import Transport
+from protocols.http import HttpRequest
 from scenarios.phases.discovery_registration import scan
 from scenarios.phases.governance import open_campaign, review_email, submit
 from scenarios.sales_governance import attach_control_plane
@@ -26,7 +27,14 @@ def test_phases_1_and_7_pass_over_both_transports(which, request):
     for system in ("CRM (Salesforce)", "Google Workspace (Drive)", "pricing DB (pricing AS", "E-mail (Gmail)",
                    "Calendar (Google Calendar)"):
         assert system in listed, system
-    assert by_number[7].facts["certified"] == by_number[7].facts["entitlements"].count(" | ") + 1 >= 5
+    # John certifies all but the calendar; its live token is refused by Google itself, the Drive one still works
+    assert by_number[7].facts["certified"] + 1 == by_number[7].facts["entitlements"].count(" | ") + 1 >= 5
+    assert by_number[7].facts["revoked"] == "token-vault:vault_integration:google-calendar (google-workspace)"
+    assert (by_number[7].facts["google-calendar token before"], by_number[7].facts["google-calendar token after"]) \
+        == ("200", "401 invalid_token")
+    assert by_number[7].facts["google-drive token after"] == "200"
+    # both calendar tokens still live: phase 6's (calendar.events, meeting booked) and this morning's free/busy one
+    assert by_number[7].facts["tokens revoked"] == "google-workspace: 2 (RFC 7009 revocation by the token vault)"
 
 
 class _Bare:
@@ -48,6 +56,11 @@ async def test_shadow_agent_found_from_provider_logs_alone(autojump_clock):
         await nursery.start(runtime.network.serve)
         await trio.sleep(30 * 60)
         assert await plane.security.query() == []  # the registry knows nothing
+        anonymous = await runtime.network.send(HttpRequest(method="POST", url=plane.discovery.url("/scans"),
+                                                           headers={"authorization": "Bearer dsc_guessed"}))
+        assert anonymous.status == 401
+        (refused,) = [e for e in runtime.audit.store.entries() if e.event == "discovery.request_refused"]
+        assert refused.decision == "deny" and refused.reason == "invalid_token: a discovery operator token is required"
         findings = await scan(plane)
         (finding,) = [f for f in findings if f["account"] == "svc-sales-automation"]
         assert finding["risk"] == "HIGH" and finding["score"] >= 70
@@ -91,6 +104,11 @@ async def test_only_the_owner_can_decide_and_undecided_items_are_revoked_at_the_
         status, body = await submit(plane, campaign_id=john_campaign["id"], token="forged.token.value",
                                     entitlement=item, decision="certify")
         assert status == 401 and body["error"] == "invalid_token"
+        (forged,) = [e for e in runtime.audit.store.entries() if e.event == "governance.request_refused"]
+        assert forged.decision == "deny" and forged.reason.startswith("invalid_token: review token rejected")
+        assert "forged.token.value" not in repr(forged.details)
+        refused = [e for e in runtime.audit.store.entries() if e.event == "certification.decision_refused"]
+        assert len(refused) == 1  # Sarah's attempt: its own entry, not a second one from the seam
         status, body = await submit(plane, campaign_id=john_campaign["id"], token=john_token, entitlement="nope",
                                     decision="certify")
         assert status == 404

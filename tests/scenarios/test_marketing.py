@@ -1,6 +1,7 @@
 """The marketing scenario (issue 8, "must be shown" 3) over both transports: it ends with no grant
 left anywhere for the agent — asked of every system directly, through each one's own API, not
-governance's view — and the agent's whole history is still in the registry and the audit log."""
+governance's view —, the live tokens it held are refused by each system right after, and the agent's
+whole history is still in the registry and the audit log."""
 
 from urllib.parse import quote
 
@@ -98,6 +99,16 @@ async def test_marketing_agent_ends_with_no_grant_anywhere_and_its_history_kept(
     assert after == {"database accounts": [], "crm integrations": [], "vaulted credentials in force": [],
                      "token vault grants": [], "token vault registration": False, "idp registration": False,
                      "idp authenticates the agent": False, "fga tuples": [], "fga allows campaign assets": False}
+    # the tokens the agent held just before deprovisioning worked, and right after each system itself
+    # refuses the very same token (not only new token requests)
+    facts = results[5].facts
+    held = ("CRM integration", "IdP (userinfo)", "Gmail via the token vault")
+    assert [facts[f"{name} token before"] for name in held] == ["200"] * 3
+    assert [facts[f"{name} token after"] for name in held] == ["401 invalid_token"] * 3
+    ended = {(e.details["system"], e.details["tokens"]) for e in entries if e.event == "governance.tokens_revoked"
+             and e.reason.startswith("deprovisioned")}
+    assert ended == {("crm", 1), ("google-workspace", 1), ("acme-idp", 2)}, ended
+    assert [e.details["upstream_status"] for e in entries if e.event == "vault.tokens_revoked"] == [[200]]
     # deprovisioning again finds nothing to remove (and the retired record stays as it is)
     assert again.status == 200 and again.json()["removed"] == [] and again.json()["remaining"] == []
     # the registry keeps the decommissioned record and its history

@@ -11,7 +11,7 @@ from protocols.jose.jwt import sign_jwt
 from protocols.jose.keys import Algorithm
 from protocols.oauth.client_auth import (
     JWT_BEARER_ASSERTION_TYPE, AssertionReplayCache, ClientAuthMethod, ClientRegistration, authenticate_client,
-    basic_authorization, build_client_assertion, client_assertion_params, hash_client_secret,
+    basic_authorization, claimed_client_id, build_client_assertion, client_assertion_params, hash_client_secret,
 )
 from protocols.oauth.errors import InvalidClient, InvalidRequest
 from tests.protocols.oidc.harness import NOW, jwks_of, key
@@ -189,3 +189,17 @@ def test_build_client_assertion_claims():
     assert verified.header["typ"] == "client-authentication+jwt"
     assert attrs.asdict(verified)["claims"].keys() >= {"iss", "sub", "aud", "exp", "iat", "jti"}
     assert verified.claims["exp"] - verified.claims["iat"] == 60
+
+
+@pytest.mark.parametrize(("form", "authorization", "claimed"), [
+    ({"client_id": "agent", "client_secret": "x"}, None, "agent"),
+    ({}, basic_authorization("basic", SECRET), "basic"),
+    (assertion_form({"iss": "stolen-agent"}), None, "stolen-agent"),
+    ({"client_assertion": "not-a-jws"}, None, None),
+    ({}, "Basic !!!", None),
+    ({}, None, None),
+    ({"client_id": "x" * 300}, None, "x" * 128),
+], ids=["body", "basic", "assertion-iss", "garbage-assertion", "garbage-basic", "nothing", "truncated"])
+def test_claimed_client_id_names_who_a_request_claims_to_be(form, authorization, claimed):
+    """For the audit line of a refused request: what it claims, unverified, never raising."""
+    assert claimed_client_id(form=form, authorization=authorization) == claimed
