@@ -75,6 +75,19 @@ async def test_bad_requests_get_oauth_errors():
         assert forged.status == 401 and forged.json()["error"] == "invalid_token"
         wrong = await runtime.network.send(HttpRequest.get(url))
         assert wrong.status == 405
+        # both refusals are audited; so is a bad search sent with a good token (whose it is, too)
+        assert (await phase_ask(cast, ask("alice"))).ok
+        delegation = next(iter(cast.agent.delegations.values()))
+        token = await cast.tokens.token_for(delegation, resource=url, scope=cast.retrieval.protection.required_scopes)
+        bad = await runtime.network.send(HttpRequest.json_post(url=url, payload={"query": ""},
+                                                               headers={"authorization": f"Bearer {token}"}))
+        assert bad.status == 400
+        denied = [e for e in runtime.audit.store.entries() if e.event == "rag.request_denied"]
+        # (the agent's discovery probe in between is anonymous by design: audited like the first one)
+        assert [e.reason.partition(":")[0] for e in denied] == [
+            "no access token", "invalid_token", "no access token", "invalid_request"]
+        assert all(e.decision == "deny" for e in denied)
+        assert (denied[-1].agent, denied[-1].subject) == ("finance-rag-agent", delegation.subject)
         nursery.cancel_scope.cancel()
 
 

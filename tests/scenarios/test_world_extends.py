@@ -8,6 +8,7 @@ import shutil
 import attrs
 import pytest
 
+from protocols.jose.keys import Algorithm
 from scenarios.cli import main
 from scenarios.world import WORLDS_DIR, WorldError, load_world, parse_world
 
@@ -54,7 +55,7 @@ def test_tables_merge_key_by_key_and_other_values_replace(base):
                                           '[agents.integrations]\nslack = ["chat:write"]\n'))
     sales = load_world(SALES)
     assert mine.title == "Ours" and mine.name == sales.name and mine.epoch == sales.epoch
-    assert mine.idp == attrs.evolve(sales.idp, signing_alg="ES256")  # the other [idp] keys are the base's
+    assert mine.idp == attrs.evolve(sales.idp, signing_alg=Algorithm.ES256)  # the other [idp] keys are the base's
     agent, base_agent = mine.agents[0], sales.agents[0]
     assert agent.scopes == ("openid",)  # an array of values replaces the base's
     assert agent.integrations == {**base_agent.integrations, "slack": ("chat:write",)}  # a table merges
@@ -86,7 +87,7 @@ def test_drop_removes_sections_keys_and_selected_elements(base):
 
 
 def test_dropping_and_declaring_replaces_an_array_with_identities(base):
-    mine = load_world(_world(base.parent, 'drop = ["phases"]\n[[phases]]\nnumber = 2\nname = "Sign-in"\n'
+    mine = load_world(_world(base.parent, 'drop = ["phases", "expectations"]\n[[phases]]\nnumber = 2\nname = "Sign-in"\n'
                                           'at = "2025-01-06T09:00:00Z"\nuser = "sarah"\nagent = "sales-agent-prod-001"\n'))
     assert [(p.number, p.name) for p in mine.phases] == [(2, "Sign-in")]
 
@@ -100,13 +101,14 @@ def test_dropping_and_declaring_replaces_an_array_with_identities(base):
 def test_a_bad_drop_is_an_error_at_its_line(base, drop, problem):
     path = _world(base.parent, f"title = 'x'\ndrop = {drop}\n")
     error = _error(path)
-    assert str(error).startswith(f"{path}:4: scenario.drop") and str(error).endswith(problem)
+    assert str(error).startswith(f"{path}:4: scenario.drop") and problem in str(error)
 
 
 def test_drop_needs_a_base(tmp_path):
     path = tmp_path / "w.toml"
     path.write_text(SALES_TEXT.replace('[scenario]\n', '[scenario]\ndrop = ["pricing"]\n', 1))
-    assert str(_error(path)) == f"{path}:2: scenario.drop: drops from a base world: needs scenario.extends"
+    line = _line(SALES_TEXT, "[scenario]") + 1
+    assert str(_error(path)) == f"{path}:{line}: scenario.drop: drops from a base world: needs scenario.extends"
 
 
 def test_an_error_in_a_value_from_the_base_names_the_base_file_and_line(base):
@@ -131,7 +133,8 @@ def test_an_error_in_a_value_from_the_extending_file_names_it(base):
 def test_a_base_that_is_not_toml_names_the_base_line(base):
     base.write_text(SALES_TEXT.replace('name = "Acme Corp"', 'name = "Acme Corp', 1))
     error = _error(_world(base.parent, ""))
-    assert str(error).startswith(f"{base}:{_line(SALES_TEXT, 'name = \"Acme Corp\"')}: invalid TOML")
+    line = _line(SALES_TEXT, 'name = "Acme Corp"')
+    assert str(error).startswith(f"{base}:{line}: invalid TOML")
 
 
 def test_a_missing_base_is_one_line_at_the_extends_line(tmp_path):
