@@ -12,7 +12,7 @@ tokens until it is reinstated. ``204`` when done, ``404`` when the host knows no
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs

@@ -39,7 +39,7 @@ from protocols.fga.rag import object_for_uri
 from protocols.http import HttpRequest, HttpResponse, MalformedBody, parse_json
 from protocols.jose.encoding import Base64UrlError, StrictJsonError, decode_segment, strict_json
 from protocols.jose.jwks import JwkSet
-from protocols.oauth.errors import InsufficientScope, InvalidRequest, InvalidToken, OAuthError
+from protocols.oauth.errors import InsufficientScope, InvalidToken, OAuthError
 from protocols.oidc.userinfo import AccessTokenClaims, MissingBearerToken, extract_bearer_token, validate_access_token
 from protocols.protected_resource import ProtectedResourceMetadata, bearer_challenge
 from protocols.token_exchange import ActClaim, InvalidActClaim

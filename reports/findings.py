@@ -69,8 +69,9 @@ def find_findings(*, integrity: Integrity, phases: Sequence[dict[str, Any]], ent
             found.append(Finding(severity="high", title=f"Unregistered agent found: {who}",
                                  detail=f"risk {level}" + (f": {entry.reason}" if entry.reason else ""), seq=entry.seq))
         if entry.event.startswith(OUTPUT_FILTER_PREFIXES) and counted_outcome(entry) == "deny":
-            found.append(Finding(severity="medium", title="Credential caught in agent output",
-                                 detail=entry.reason or entry.event, seq=entry.seq))
+            title = ("Internal data stopped on its way out" if entry.event == "output_filter.egress_blocked"
+                     else "Credential caught in agent output")
+            found.append(Finding(severity="medium", title=title, detail=entry.reason or entry.event, seq=entry.seq))
     for entry in counted_approval_entries(entries):
         kind = approval_kind(entry)
         if kind in ("denied", "expired"):

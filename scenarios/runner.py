@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import attrs
 import trio
@@ -22,7 +21,7 @@ from actors.runtime.logging import configure_logging
 from actors.runtime.network import Network, Transport
 from actors.runtime.scheduling import run_simulated
 from actors.runtime.secrets import SecretRegistry
-from scenarios.world import World, WorldError
+from scenarios.world import World
 from scenarios.phase_result import PhaseResult
 from scenarios.library import Scenario
 from scenarios.summary import write_summary

@@ -353,7 +353,7 @@ def _compile_difference(base: Evaluator, subtract: Evaluator, excluded: str) -> 
             return found
         try:
             sub = subtract(res, oid, depth)
-        except FgaError as exc:
+        except FgaError:
             if base_err is not None:
                 raise base_err from None
             raise

@@ -52,7 +52,7 @@ def _facts(context: AgentContext, person: str) -> dict[str, Any]:
     support = next((c for c in contracts if c.get("kind") == "Premium support"), None)
     templates = content("docs://proposals/templates").get("templates", [])
     prices = content("docs://pricing/price-list").get("items", [])
-    slots = content(f"tool:mcp-calendar/free_slots").get("slots", [])
+    slots = content("tool:mcp-calendar/free_slots").get("slots", [])
     return {
         "customer contact": f"{cto['name']}, {cto['title']}" if cto else None,
         "AI training bought in 2024": _euros(training) if training else None,

@@ -88,3 +88,13 @@ def test_what_the_output_guard_emits_is_a_vault_decision_and_a_block_is_a_findin
     findings = find_findings(integrity=intact, phases=[], entries=[blocked, redacted], incidents=[])
     assert [(f.severity, f.title) for f in findings if f.severity == "medium"] == [
         ("medium", "Credential caught in agent output")]
+
+
+def test_an_egress_block_is_a_finding_about_internal_data_not_a_credential():
+    blocked = entry("output_filter.egress_blocked", seq=1, actor="sales-agent", agent="sales-agent", decision="block",
+                    reason="internal content addressed to recipients outside the organisation", channel="email")
+    assert layer_of(blocked).key == "vault" and counted_outcome(blocked) == "deny"
+    intact = Integrity(chain_ok=True, entries=1, broken_seq=None, last_hash="", problems=())
+    (finding,) = [f for f in find_findings(integrity=intact, phases=[], entries=[blocked], incidents=[])
+                  if f.severity == "medium"]
+    assert finding.title == "Internal data stopped on its way out" and finding.detail == blocked.reason
