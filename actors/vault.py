@@ -501,6 +501,9 @@ class VaultActor(HttpActor):
         now = self.runtime.clock.now()
         ticket = self._tickets.pop(request.query_params().get("ticket", ""), None)
         if ticket is None or ticket.expires_at <= now:
+            await self.audit("vault.connect_failed", agent=ticket.agent if ticket else None,
+                             subject=ticket.subject if ticket else None, decision="deny",
+                             reason="expired_ticket" if ticket else "unknown_or_used_ticket")
             return _page("Link expired", "This connection link is unknown, used or expired.", status=400)
         provider = self.providers[ticket.provider]
         metadata = await self._provider_metadata(provider)

@@ -155,7 +155,8 @@ class AuthorizationRequest:
         response_mode = params.get("response_mode")
         if response_mode is not None and response_mode != "query":
             raise fail(InvalidRequest("only response_mode=query is supported"))
-        scope = tuple(params.get("scope", "").split())
+        # RFC 6749 §3.3: a request that omits scope gets the pre-defined default, the client's registered scope
+        scope = tuple(params["scope"].split()) if "scope" in params else tuple(sorted(client.scopes))
         if "openid" not in scope:
             raise fail(InvalidScope("scope must contain openid"))
         not_allowed = [s for s in scope if s not in client.scopes]

@@ -258,6 +258,9 @@ async def test_hostile_inputs_get_the_right_error_never_a_500(cast):
         if got != (status, error):
             wrong.append(f"{name}: expected {(status, error)}, got {got} {response.body[:120]!r}")
     assert wrong == []
+    # the connection links refused are in the trail too (a browser step: no agent, no user known)
+    refused = {e.reason: e.decision for e in cast.runtime.audit.store.entries() if e.event == "vault.connect_failed"}
+    assert refused == {"unknown_or_used_ticket": "deny", "unknown_or_expired_state": "deny"}
 
 
 async def test_api_calls_with_a_wrong_scope_token_are_refused_and_logged(channel_cast):

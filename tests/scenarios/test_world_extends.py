@@ -75,9 +75,9 @@ def test_arrays_of_tables_merge_by_identity_or_replace_wholesale(base):
 
 
 def test_drop_removes_sections_keys_and_selected_elements(base):
-    mine = load_world(_world(base.parent, 'drop = ["pricing", "managed_connections", "vault.egress", '
-                                          '"expectations[kind=access]", "agents[id=sales-agent-prod-001].integrations.gmail", '
-                                          '"phases[number=4]"]\n'))
+    drop = ["pricing", "managed_connections", "vault.egress", "expectations[kind=access]",
+            "agents[id=sales-agent-prod-001].integrations.gmail", "phases[number=4]"]
+    mine = load_world(_world(base.parent, f"drop = {drop}\n"))
     sales = load_world(SALES)
     assert mine.pricing is None and mine.managed_connections == () and sales.pricing is not None
     assert mine.connected.vault.egress is None and sales.connected.vault.egress is not None
@@ -87,8 +87,9 @@ def test_drop_removes_sections_keys_and_selected_elements(base):
 
 
 def test_dropping_and_declaring_replaces_an_array_with_identities(base):
-    mine = load_world(_world(base.parent, 'drop = ["phases", "expectations"]\n[[phases]]\nnumber = 2\nname = "Sign-in"\n'
-                                          'at = "2025-01-06T09:00:00Z"\nuser = "sarah"\nagent = "sales-agent-prod-001"\n'))
+    mine = load_world(_world(base.parent, 'drop = ["phases", "expectations"]\n[[phases]]\nnumber = 2\n'
+                                          'name = "Sign-in"\nat = "2025-01-06T09:00:00Z"\nuser = "sarah"\n'
+                                          'agent = "sales-agent-prod-001"\n'))
     assert [(p.number, p.name) for p in mine.phases] == [(2, "Sign-in")]
 
 

@@ -36,6 +36,17 @@ def test_valid_request_round_trips_through_the_query():
     assert AuthorizationRequest.from_query(request.to_query(), lookup_client=CLIENTS.get) == request
 
 
+def test_an_omitted_scope_is_the_clients_registered_scope():
+    """RFC 6749 §3.3: the server processes the request with its pre-defined default."""
+    assert parse(scope=None).scope == ("email", "openid", "profile")
+    no_openid = ClientRegistration(client_id="api", name="API", redirect_uris=(REDIRECT,), jwks=jwks_of(key("agent")),
+                                   scopes={"email"})
+    with pytest.raises(RedirectableError) as info:
+        params = {k: v for k, v in VALID.items() if k != "scope"}
+        AuthorizationRequest.from_query({**params, "client_id": "api"}, lookup_client={"api": no_openid}.get)
+    assert info.value.error.error == "invalid_scope"
+
+
 @pytest.mark.parametrize("changes", [
     {"client_id": None},
     {"client_id": "unknown"},
@@ -58,7 +69,7 @@ def test_client_and_redirect_uri_errors_are_not_redirected(changes):
     ({"response_type": "code id_token"}, "unsupported_response_type"),
     ({"response_mode": "fragment"}, "invalid_request"),
     ({"scope": "email"}, "invalid_scope"),
-    ({"scope": None}, "invalid_scope"),
+    ({"scope": ""}, "invalid_scope"),
     ({"scope": "openid admin"}, "invalid_scope"),
     ({"code_challenge": None}, "invalid_request"),
     ({"code_challenge_method": None}, "invalid_request"),
