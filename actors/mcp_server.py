@@ -244,7 +244,7 @@ class McpServerActor(HttpActor):
             named = {"tool": tool[:100]} if isinstance(tool, str) else {}
             outcome = "result" if answered else "accepted" if response.status == 202 else "error"
             await self.audit("mcp.request_allowed", agent=authorized.agent, subject=authorized.subject,
-                             decision="allow", reason=f"valid token for {self.resource}: {message.method[:100]}",
+                             decision="allow", reason=f"token accepted for {message.method[:100]}",
                              method=message.method[:100], **named, outcome=outcome,
                              client=authorized.token.client_id, jti=authorized.token.jti, server=self.name)
         return response

@@ -147,7 +147,7 @@ class World:
 
     def error(self, where: str, problem: str) -> WorldError:
         """A ``WorldError`` at the line of ``where`` (e.g. ``phases[2].number``) in the file it is in."""
-        source, line = self.index.locate(where) if self.index is not None else (self.source, None)
+        source, line, where = self.index.place(where) if self.index is not None else (self.source, None, where)
         return world_error(source=source, line=line or 1, where=where, problem=problem)
 
     def rotation_policy(self, agent_id: str, *, default: dict[str, int]) -> dict[str, int]:
@@ -174,7 +174,7 @@ class _Reader:
         self.index = index
 
     def fail(self, where: str, problem: str, *, line: int | None = None) -> WorldError:
-        source, found = self.index.locate(where)
+        source, found, where = self.index.place(where)
         return world_error(source=source, line=line or found or 1, where=where, problem=problem)
 
     def table(self, data: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:

@@ -73,18 +73,26 @@ class WorldIndex:
     files: tuple[WorldFile, ...]
     origins: Mapping[Path, tuple[int, Path]] | None = None
 
-    def locate(self, where: str) -> tuple[str, int | None]:
-        """The file and line of ``where`` or of its longest prefix found (a missing key: its table)."""
-        path = parse_path(where)
+    def place(self, where: str) -> tuple[str, int | None, str]:
+        """The file and line of ``where`` or of its longest prefix found (a missing key: its table),
+        and ``where`` as that file says it (``phases[7].user`` of the effective world may be
+        ``phases[0].user`` of the file that extends the base)."""
+        full = parse_path(where)
+        path = full
         while path:
             found = self._origin(path)
             if found is not None:
                 file, original = found
                 line = file.index.lines.get(original)
                 if line is not None:
-                    return file.source, line
+                    return file.source, line, where if original == path else _dotted(original + full[len(path):])
             path = path[:-1]
-        return self.files[0].source, None
+        return self.files[0].source, None, where
+
+    def locate(self, where: str) -> tuple[str, int | None]:
+        """The file and line of ``where`` (``place``)."""
+        source, line, _ = self.place(where)
+        return source, line
 
     def line_of(self, where: str) -> int | None:
         """The line of ``where`` (``TomlIndex.line_of``) in the file it comes from (``source_of``)."""

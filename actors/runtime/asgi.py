@@ -60,9 +60,9 @@ class AsgiBridge:
         finally:
             if self.network is not None:  # whatever happens, an answer (perhaps hypercorn's 500) goes out now
                 self.network.departing(transit)
-        await send({
-            "type": "http.response.start",
-            "status": response.status,
-            "headers": [(k.encode(), v.encode()) for k, v in response.headers],
-        })
+        reply_headers = [(k.encode(), v.encode()) for k, v in response.headers]
+        if (scope["method"] != "HEAD" and response.status not in (204, 304)
+                and not any(k.lower() in (b"content-length", b"transfer-encoding") for k, _ in reply_headers)):
+            reply_headers.append((b"content-length", str(len(response.body)).encode()))  # no chunked framing
+        await send({"type": "http.response.start", "status": response.status, "headers": reply_headers})
         await send({"type": "http.response.body", "body": response.body})

@@ -120,11 +120,18 @@ def test_an_error_in_a_value_from_the_base_names_the_base_file_and_line(base):
     assert str(error) == f"{base}:{line}: people[0].manager: unknown person 'bob'"
 
 
+def test_an_error_from_the_base_names_the_field_as_the_base_says_it(base):
+    base.write_text(SALES_TEXT.replace('kind = "phase"\nphase = 8', 'kind = "phase"\nphase = 9', 1))
+    error = _error(_world(base.parent, 'drop = ["expectations[kind=access]"]\n'))  # 4 fewer before it
+    line = _line(base.read_text(), "phase = 9")
+    assert str(error).startswith(f"{base}:{line}: expectations[10].phase: the world has no phase 9")
+
+
 def test_an_error_in_a_value_from_the_extending_file_names_it(base):
     path = _world(base.parent, '[idp]\nsigning_alg = "HS1"\n')
     assert str(_error(path)).startswith(f"{path}:4: idp.signing_alg: unsupported algorithm 'HS1'")
     path = _world(base.parent, '\n[[phases]]\nnumber = 8\nuser = "bob"\n')  # merged into the base's 8th
-    assert str(_error(path)) == f"{path}:6: phases[7].user: unknown person 'bob'"
+    assert str(_error(path)) == f"{path}:6: phases[0].user: unknown person 'bob'"  # as this file says it
     path = _world(base.parent, '[[people]]\nid = "sarah"\nterritroy = "NA"\n')
     assert str(_error(path)).startswith(f"{path}:5: people[0].territroy: unknown field")
     path = _world(base.parent, '[[phases]]\nnumber = 8\n[[phases]]\nnumber = 8\n')

@@ -2,7 +2,8 @@ import pytest
 import trio
 
 from actors.runtime.actor import HttpActor
-from actors.runtime.network import Transport, Unreachable
+from actors.runtime.asgi import TRANSIT_HEADER
+from actors.runtime.network import WIRE_GRACE, Transport, Unreachable
 from protocols.http import HttpRequest, HttpResponse
 from tests.actors.runtime.helpers import running_runtime
 
@@ -62,3 +63,44 @@ async def test_unknown_origin_is_unreachable(autojump_clock):
     async with running_runtime(Transport.CHANNEL) as (runtime, _, _log):
         with pytest.raises(Unreachable):
             await runtime.network.send(HttpRequest.get("https://nobody.trustbench.test/"))
+
+
+async def test_simulated_time_waits_for_the_wire_not_for_handlers(autojump_clock):
+    """HTTP transport, simulated time: the network owns the autojump threshold while it serves — the
+    wire grace while a request or response is on the wire, 0 while a handler waits on a timer (so the
+    clock jumps at once) — strips its pairing header before handlers see a request, and gives the
+    clock its own threshold back when it stops."""
+    autojump_clock.autojump_threshold = 0.01
+    seen = []
+    async with running_runtime(Transport.HTTP) as (runtime, nursery, _log):
+        net = runtime.network
+        slow = HttpActor(name="slow", runtime=runtime, base_url=net.base_url_for("slow"))
+
+        async def wait_an_hour(request: HttpRequest) -> HttpResponse:
+            seen.append((dict(request.headers), autojump_clock.autojump_threshold))
+            await trio.sleep(3600)
+            return HttpResponse.json_body({"ok": True})
+
+        slow.route("GET", "/slow", wait_an_hour)
+        net.register(slow)
+        await nursery.start(slow.run)
+        async with trio.open_nursery() as serving:
+            await serving.start(net.serve)
+            assert autojump_clock.autojump_threshold == 0
+            transit = net.dispatched()
+            assert autojump_clock.autojump_threshold == WIRE_GRACE
+            net.arrived(transit)
+            assert autojump_clock.autojump_threshold == 0
+            net.departing(transit)
+            net.arrived("an id nobody sent")
+            assert autojump_clock.autojump_threshold == WIRE_GRACE
+            net.delivered(transit)
+            assert autojump_clock.autojump_threshold == 0
+
+            started = trio.current_time()
+            response = await net.send(HttpRequest.get(slow.url("/slow")))
+            assert response.status == 200 and trio.current_time() - started >= 3600
+            serving.cancel_scope.cancel()
+        assert autojump_clock.autojump_threshold == 0.01
+    [(headers, threshold)] = seen
+    assert TRANSIT_HEADER not in headers and threshold == 0
