@@ -13,7 +13,8 @@ by the server's ASGI bridge, or a response the bridge is sending that the client
 full) and owns the ``MockClock``'s autojump threshold while it serves: ``0`` when nothing is on the
 wire (jump at once, as the channel transport does), ``WIRE_GRACE`` real seconds while something is.
 Requests are paired across the socket by the ``TRANSIT_HEADER``, which the bridge strips, so
-handlers see the same headers as over the channel transport.
+handlers see the same headers as over the channel transport. One network serves per clock at a
+time (two would overwrite each other's threshold).
 """
 
 from __future__ import annotations
