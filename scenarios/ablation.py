@@ -1,19 +1,19 @@
 """Ablation runs: the same world with one setting switched off, run beside the real one and compared.
 
-The customer-service scenario's ablation switches detection off *in the world file*: the world's
-TOML text is rewritten with ``enabled = false`` in its ``[detection]`` table (nothing else
-changes), parsed again (so the ablated world is checked like any other) and written into the
-ablation's run directory as ``world.toml`` — ``trustbench run customer-service --world
-RUN/ablation/world.toml`` replays it. ``run_with_ablation`` runs both, then adds a comparison to
-the main run's ``summary.md`` and ``run.json`` and writes ``comparison.json``; from the ablation's
-trail (the attack ran to its end) it measures the threshold trade-off
-(``scenarios.detection_sweep``: ``detection_sweep.json`` and ``.csv``).
+The customer-service scenario's ablation switches detection off *in a world file*: the ablated
+world is a small file that extends the run's world file (``[scenario] extends``, by absolute path)
+and sets ``enabled = false`` in its ``[detection]`` table — nothing else changes. It is parsed like
+any other world (so it is checked like one) and written into the ablation's run directory as
+``world.toml``: ``trustbench run customer-service --world RUN/ablation/world.toml`` replays it.
+``run_with_ablation`` runs both, then adds a comparison to the main run's ``summary.md`` and
+``run.json`` and writes ``comparison.json``; from the ablation's trail (the attack ran to its end)
+it measures the threshold trade-off (``scenarios.detection_sweep``: ``detection_sweep.json`` and
+``.csv``).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +23,7 @@ import attrs
 
 from actors.audit_log import load_entries
 from scenarios.detection_sweep import sweep, write_sweep
-from scenarios.world import World, WorldError, parse_world
+from scenarios.world import World, parse_world
 
 COMPARED = ("records read by the attacker", "calls accepted after the theft", "calls refused after the theft",
             "last accepted call after the theft", "detected after", "contained after",
@@ -36,51 +36,29 @@ COMPARED = ("records read by the attacker", "calls accepted after the theft", "c
 class Ablation:
     name: str
     description: str
-    rewrite: Callable[[str], str] = attrs.field(eq=False)
+    override: str
+    """TOML merged over the world's own file (``[scenario] extends``)."""
+    applies: Callable[[World], bool] = attrs.field(eq=False)
     check: Callable[[World], bool] = attrs.field(eq=False)
 
 
-_HEADER = re.compile(r"^\s*\[detection\]\s*(#.*)?$")
-_TABLE = re.compile(r"^\s*\[")
-_ENABLED = re.compile(r"^(\s*enabled\s*=\s*)(true|false)(.*)$")
-
-
-def detection_off(text: str) -> str:
-    """``text`` with ``enabled = false`` in its ``[detection]`` table (added if absent)."""
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if _HEADER.match(line)), None)
-    if start is None:
-        raise WorldError("the world has no [detection] section to switch off")
-    end = next((i for i in range(start + 1, len(lines)) if _TABLE.match(lines[i])), len(lines))
-    for i in range(start + 1, end):
-        found = _ENABLED.match(lines[i])
-        if found:
-            lines[i] = f"{found.group(1)}false{found.group(3)}"
-            break
-    else:
-        lines.insert(start + 1, "enabled = false")
-    return "\n".join(lines) + "\n"
-
-
 NO_DETECTION = Ablation(name="no-detection", description="[detection] enabled = false (no detector, no response)",
-                        rewrite=detection_off,
+                        override="[detection]\nenabled = false\n",
+                        applies=lambda world: world.security is not None,
                         check=lambda world: world.security is not None and not world.security.detection.enabled)
 
 
 def ablated_world(world: World, ablation: Ablation) -> tuple[World, str]:
-    """The ablated world and its TOML text; the original must be a readable world file."""
-    try:
-        text = Path(world.source).read_text(encoding="utf-8")
-    except OSError:
-        raise WorldError(f"{world.source}: cannot re-read the world file for the ablation") from None
-    try:
-        ablated_text = ablation.rewrite(text)
-    except WorldError as error:
-        raise world.error("", str(error)) from None  # with the file and line
-    ablated = parse_world(ablated_text, source=f"{world.source} [ablation: {ablation.name}]")
+    """The ablated world and its TOML text: a file extending ``world``'s file with ``ablation.override``."""
+    if not ablation.applies(world):
+        raise world.error("", f"the ablation {ablation.name} does not apply to this world ({ablation.description})")
+    base = Path(world.source).resolve()
+    text = (f"# Ablation {ablation.name}: {ablation.description}\n"
+            f"[scenario]\nextends = {json.dumps(str(base))}\n\n{ablation.override}")
+    ablated = parse_world(text, source=str(base.with_name(f"{base.stem}.ablation-{ablation.name}.toml")))
     if not ablation.check(ablated):
         raise world.error("", f"the ablation {ablation.name} did not take effect")
-    return ablated, ablated_text
+    return ablated, text
 
 
 def compare(main: Any, ablated: Any) -> dict[str, Any]:

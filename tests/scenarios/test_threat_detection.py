@@ -4,10 +4,11 @@ sections that configure them."""
 
 import json
 
+import attrs
 import pytest
 
 from actors.runtime.network import Transport
-from scenarios.ablation import NO_DETECTION, ablated_world, detection_off, run_with_ablation
+from scenarios.ablation import NO_DETECTION, ablated_world, run_with_ablation
 from scenarios.library import SCENARIOS
 from scenarios.runner import RunOptions
 from scenarios.world import WorldError, load_world, parse_world
@@ -142,17 +143,23 @@ def test_threshold_sweep_shows_the_trade_off(support_runs):
     assert "## Threshold trade-off" in (main.out_dir / "summary.md").read_text()
 
 
-def test_detection_off_rewrites_only_the_detection_table(tmp_path):
-    text = (SCENARIOS["customer-service"].world_file).read_text()
-    rewritten = detection_off(text)
-    assert rewritten.count("enabled = false") == 1 and "enabled = true" not in rewritten
-    assert detection_off(text.replace("enabled = true\n", "")).count("enabled = false") == 1
-    with pytest.raises(WorldError, match="no \\[detection\\]"):
-        detection_off("[scenario]\nname = 'x'\n")
+def test_the_ablated_world_extends_the_world_and_changes_only_detection(tmp_path):
     path = tmp_path / "w.toml"
-    path.write_text(text)
-    world, _ = ablated_world(load_world(path), NO_DETECTION)
-    assert world.security.detection.enabled is False and world.security.attack.records == 500
+    path.write_text(SCENARIOS["customer-service"].world_file.read_text())
+    world = load_world(path)
+    ablated, text = ablated_world(world, NO_DETECTION)
+    assert ablated.security.detection.enabled is False and world.security.detection.enabled is True
+    assert attrs.evolve(ablated.security, detection=world.security.detection) == world.security
+    assert (ablated.people, ablated.agents, ablated.phases) == (world.people, world.agents, world.phases)
+    assert f'extends = "{path}"' in text
+    # a world that extends the shipped one can be ablated too
+    child = tmp_path / "child.toml"
+    child.write_text(f'[scenario]\nextends = "{SCENARIOS["customer-service"].world_file}"\n')
+    assert ablated_world(load_world(child), NO_DETECTION)[0].security.detection.enabled is False
+    no_detection = tmp_path / "none.toml"
+    no_detection.write_text(f'[scenario]\nextends = "{path}"\ndrop = ["detection", "routine", "attack"]\n')
+    with pytest.raises(WorldError, match="does not apply"):
+        ablated_world(load_world(no_detection), NO_DETECTION)
 
 
 @pytest.mark.parametrize("change, field", [
