@@ -40,7 +40,7 @@ from actors.governance_signals import MECHANISM
 from actors.operator_access import OperatorTokens, ScheduledActor
 from actors.registry_client import RegistryClient
 from protocols.governance import (
-    QUARTER, Campaign, Decision, NotTheReviewer, close, complete, decide, open_campaign,
+    QUARTER, Campaign, Decision, NotTheReviewer, RoleTemplate, close, complete, decide, open_campaign,
     reminder_due, review_message,
 )
 from protocols.http import HttpRequest, HttpResponse
@@ -50,7 +50,7 @@ from protocols.jose.jwt import sign_jwt, verify_jwt
 from protocols.jose.keys import SigningKey
 from protocols.jose.profiles import TokenProfile
 from protocols.oauth.errors import InvalidRequest, InvalidToken, NotFound, OAuthError, TemporarilyUnavailable
-from protocols.role_templates import template_for
+from protocols.role_templates import ROLE_TEMPLATES, template_for
 from protocols.scim import ScimError
 
 REVIEW_TOKEN_TYP = "review+jwt"
@@ -70,6 +70,8 @@ class GovernanceActor(ScheduledActor):
     remind_after: int = 7 * 86400
     review_period: int = 14 * 86400
     campaigns: dict[str, Campaign] = attrs.field(factory=dict)
+    templates: Mapping[str, RoleTemplate] = ROLE_TEMPLATES
+    """The agent types (role templates) by name: the built-in ones, or a world's catalogue."""
     signals: Any = None
     """Where an SSF transmitter runs (``actors.governance_signals.CaepRevocationSignals``): how
     resource servers that validate self-contained tokens locally learn that they are revoked."""
@@ -83,6 +85,10 @@ class GovernanceActor(ScheduledActor):
         self._operators = OperatorTokens(runtime=self.runtime, owner=self.name, prefix="gov_")
         self.jit = ElevationDesk(governance=self)
         self.route("POST", "/campaigns", self.open_endpoint)
+
+    def template_of(self, agent: Mapping[str, Any]) -> RoleTemplate | None:
+        """The role template of a registry record (``metadata.agent_type``), if it has a known one."""
+        return template_for(agent.get("metadata", {}).get("agent_type"), templates=self.templates)
 
     def issue_operator_token(self) -> str:
         return self._operators.issue()
@@ -256,7 +262,7 @@ class GovernanceActor(ScheduledActor):
                                  review_period=self.review_period)
         self.campaigns[campaign.id] = campaign
         self.changed()
-        template = template_for(agent.get("metadata", {}).get("agent_type"))
+        template = self.template_of(agent)
         await self.audit("certification.campaign_opened", agent=agent_id, subject=campaign.reviewer, decision="allow",
                          reason=("scheduled" if scheduled else "requested") + f" review of {len(campaign.items)} "
                                 "entitlement(s)", campaign=campaign.id, deadline=campaign.deadline,

@@ -18,7 +18,6 @@ import attrs
 from actors.governance_connectors import ConnectorError
 from protocols.governance import Elevation, ElevationRefused, elevate
 from protocols.oauth.errors import InvalidRequest, TemporarilyUnavailable
-from protocols.role_templates import template_for
 
 if TYPE_CHECKING:
     from actors.governance import GovernanceActor
@@ -47,7 +46,7 @@ class ElevationDesk:
         if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 < minutes <= MAX_MINUTES:
             raise InvalidRequest(f"minutes must be an integer from 1 to {MAX_MINUTES}")
         agent = await gov._agent(agent_id)
-        template = template_for(agent.get("metadata", {}).get("agent_type"))
+        template = gov.template_of(agent)
         now = gov.runtime.clock.now()
         try:
             if agent["lifecycleState"] != "active":

@@ -45,6 +45,8 @@ class OidcProviderActor(HttpActor):
                                                    "error_description": str(error)}, status=503)
             step = self.provider.resume(step, upstream, now=self.runtime.clock.now())
         await self.record(step.outcome)
+        for outcome in step.also:
+            await self.record(outcome)
         for companion in self.companions:
             companion.wake()
         return step.response

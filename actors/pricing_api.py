@@ -4,7 +4,10 @@
 - ``GET /prices/<tier>`` (e.g. ``/prices/enterprise-tier``) needs a bearer token (RFC 6750 §2.1,
   header only) that is an RFC 9068 ``at+jwt`` of the pricing AS, for this API's resource identifier,
   unexpired, signed with a key from the AS's JWKS (read from its RFC 8414 metadata, re-read when a
-  ``kid`` is unknown), with scope ``pricing:read``.
+  ``kid`` is unknown), with scope ``pricing:read`` — and, these local checks passed, still active at
+  the AS: RFC 7662 introspection (``actors.token_introspection``), so a token revoked there, or
+  whose client was removed, is refused at once (``401 invalid_token``); the AS not answering is
+  ``503 temporarily_unavailable`` (fail closed).
 - No token → ``401`` challenge without ``error``; a bad, expired, foreign (an IdP token passed
   straight through) or wrong-audience token → ``401 invalid_token``; valid without the scope →
   ``403 insufficient_scope`` with ``scope="pricing:read"`` (RFC 6750 §3, §3.1).
@@ -21,11 +24,12 @@ import attrs
 
 from actors.runtime.actor import HttpActor
 from actors.runtime.network import Unreachable
+from actors.token_introspection import TokenIntrospector
 from protocols.access_token import challenge, require_scope
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.jose.jwks import InvalidJwkSet, JwkSet
 from protocols.jwt_bearer import assertion_key_need, peek
-from protocols.oauth.errors import InvalidToken, MethodNotAllowed, NotFound, OAuthError
+from protocols.oauth.errors import InvalidToken, MethodNotAllowed, NotFound, OAuthError, TemporarilyUnavailable
 from protocols.oauth.metadata import metadata_url
 from protocols.oidc.userinfo import AccessTokenClaims, MissingBearerToken, extract_bearer_token, validate_access_token
 from protocols.resource_authorization_server import MetadataRejected, ResourceAsMetadata
@@ -46,7 +50,10 @@ class PricingApiActor(HttpActor):
     resource: str = ""
     prices: Mapping[str, list[dict[str, Any]]] = attrs.field(factory=dict)
     agent_names: Mapping[str, str] = attrs.field(factory=dict)
+    introspector: TokenIntrospector | None = None
+    """Asks the AS whether each token is still active (``None``: local validation only)."""
     _keys: JwkSet | None = attrs.field(default=None, init=False, repr=False)
+    _introspection_endpoint: str | None = attrs.field(default=None, init=False)
     _fetched_at: int | None = attrs.field(default=None, init=False)
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
@@ -58,11 +65,18 @@ class PricingApiActor(HttpActor):
             raise MethodNotAllowed(f"{request.method} is not allowed on {request.path}")
         realm = "pricing"
         try:
-            token = await self.authenticate(request)
+            token, confirmed = await self.authenticate(request)
         except MissingBearerToken:
             await self.audit("pricing.denied", decision="deny", reason="missing_token", method=request.method,
                              tier=tier)
             return challenge(realm=realm)
+        except InactiveToken as inactive:
+            error, token = inactive.error, inactive.claims
+            await self.audit("pricing.denied", agent=self.agent_names.get(token.client_id, token.client_id),
+                             subject=token.subject, decision="deny", reason=f"{error.error}: {error.description}",
+                             method=request.method, tier=tier, jti=token.jti, check="introspection")
+            return error.to_response() if isinstance(error, TemporarilyUnavailable) else challenge(realm=realm,
+                                                                                                    error=error)
         except OAuthError as error:
             await self.audit("pricing.denied", decision="deny", reason=f"{error.error}: {error.description}",
                              method=request.method, tier=tier)
@@ -87,16 +101,24 @@ class PricingApiActor(HttpActor):
                              reason="not_found: unknown tier", tier=tier, jti=token.jti)
             raise NotFound("no such price tier")
         await self.audit("pricing.served", agent=agent, subject=token.subject, decision="allow",
-                         reason="token of the pricing AS with pricing:read", tier=tier, items=len(rows), jti=token.jti)
+                         reason=f"token of the pricing AS with pricing:read, {confirmed}", tier=tier, items=len(rows),
+                         jti=token.jti)
         return HttpResponse.json_body({"tier": tier, "currency": "EUR", "prices": rows},
                                       headers={"cache-control": "no-store"})
 
-    async def authenticate(self, request: HttpRequest) -> AccessTokenClaims:
-        """RFC 6750 §2.1 extraction, RFC 9068 §4 validation with the AS's published keys."""
+    async def authenticate(self, request: HttpRequest) -> tuple[AccessTokenClaims, str]:
+        """RFC 6750 §2.1 extraction, RFC 9068 §4 validation with the AS's published keys, then RFC 7662
+        introspection at the AS (``InactiveToken``); the claims and how the token was confirmed."""
         token = extract_bearer_token(request)
         keys = await self._keys_for(token)
-        return validate_access_token(token, issuer=self.authorization_server, audience=self.resource, keys=keys,
-                                     now=self.runtime.clock.now())
+        claims = validate_access_token(token, issuer=self.authorization_server, audience=self.resource, keys=keys,
+                                       now=self.runtime.clock.now())
+        if self.introspector is None:
+            return claims, "validated locally"
+        try:
+            return claims, await self.introspector.confirm(token, claims, endpoint=self._introspection_endpoint)
+        except OAuthError as error:
+            raise InactiveToken(error=error, claims=claims) from None
 
     async def _keys_for(self, token: str) -> JwkSet:
         now = self.runtime.clock.now()
@@ -122,7 +144,16 @@ class PricingApiActor(HttpActor):
         if response.status != 200:
             raise MetadataRejected(f"metadata answered HTTP {response.status}")
         metadata = ResourceAsMetadata.from_json(response.json(), expected_issuer=self.authorization_server)
+        self._introspection_endpoint = metadata.introspection_endpoint
         response = await network.send(HttpRequest.get(metadata.jwks_uri))
         if response.status != 200:
             raise InvalidJwkSet(f"the JWKS answered HTTP {response.status}")
         return JwkSet.from_json(response.json())
+
+
+class InactiveToken(Exception):
+    """A token valid by its signature, audience and expiry that the AS did not confirm active."""
+
+    def __init__(self, *, error: OAuthError, claims: AccessTokenClaims) -> None:
+        super().__init__(error.error)
+        self.error, self.claims = error, claims

@@ -7,6 +7,8 @@ when the core asks for a trusted IdP's keys (first use, or a ``kid`` it does not
 IdP rotated), read the IdP's discovery document and JWKS over the network (OIDC Discovery §4,
 RFC 7517 §5), hand them to the core and answer the same request; audit the outcome. The audit
 line names the platform's agent id: the client id at this AS differs (draft §3 ``client_id``).
+An introspection that finds the token active (RFC 7662) is only logged — the pricing API audits
+the call it allows; every inactive answer and every refused caller is audited.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.jose.jwks import InvalidJwkSet, JwkSet
 from protocols.jose.keys import Algorithm, KeyRing
 from protocols.oauth.errors import TemporarilyUnavailable
-from protocols.oauth.outcome import Outcome
+from protocols.oauth.outcome import Decision, Outcome
 from protocols.oidc.discovery import DiscoveryRejected, ProviderMetadata, discovery_url
 from protocols.resource_authorization_server import (
     KeysNeeded, ResourceAsConfig, ResourceAuthorizationServer,
@@ -36,15 +38,19 @@ class ResourceAuthorizationServerActor(HttpActor):
     server: ResourceAuthorizationServer | None = None
     agent_names: Mapping[str, str] = attrs.field(factory=dict)
     """client id at this AS → the platform's agent id, for the unified audit log."""
-    issued: dict[str, tuple[str, int]] = attrs.field(factory=dict, repr=False)
-    """jti → (client id, expiry) of the access tokens issued, until they expire (what a removal ends)."""
+    introspection_cache: int | None = None
+    """How long (s) its resource servers may keep a positive introspection answer (0: they ask on
+    every request); ``None``: they validate its JWTs alone, so revocations must be propagated."""
 
     def live_tokens(self, client_id: str) -> list[str]:
-        """The unexpired access tokens (jtis) issued to ``client_id``; forgets expired ones."""
-        now = self.runtime.clock.now()
-        for jti in [j for j, (_c, exp) in self.issued.items() if exp <= now]:
-            del self.issued[jti]
-        return sorted(j for j, (c, _exp) in self.issued.items() if c == client_id)
+        """The unexpired, unrevoked access tokens (jtis) issued to ``client_id``."""
+        assert self.server is not None
+        return self.server.tokens.live(client_id, now=self.runtime.clock.now())
+
+    def revoke_client_tokens(self, client_id: str) -> list[str]:
+        """Revoke every live access token of ``client_id`` here: introspection reports them inactive."""
+        assert self.server is not None
+        return self.server.revoke_client(client_id, now=self.runtime.clock.now())
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         assert self.server is not None
@@ -80,11 +86,9 @@ class ResourceAuthorizationServerActor(HttpActor):
 
     async def record(self, outcome: Outcome) -> None:
         self.runtime.secrets.add_all(outcome.secrets)
-        if outcome.event == "id_jag.redeemed" and outcome.client_id and self.server is not None:
-            self.issued[str(outcome.details["jti"])] = (
-                outcome.client_id, self.runtime.clock.now() + self.server.config.access_token_lifetime)
-        if outcome.event in QUIET_EVENTS:
-            self.log.debug(outcome.event)
+        if outcome.event in QUIET_EVENTS or (outcome.event == "token.introspected"
+                                              and outcome.decision is Decision.ALLOW):
+            self.log.debug(outcome.event, jti=outcome.details.get("jti"), client=outcome.details.get("client"))
             return
         agent = self.agent_names.get(outcome.client_id or "", outcome.client_id)
         details = dict(outcome.details)

@@ -93,9 +93,11 @@ def resource_as_revocation(actor: Any) -> Revoke:
         clients = sorted(cid for cid in server.clients if principal in (cid, actor.agent_names.get(cid)))
         if not clients:
             return None
+        revoked = []
         for client_id in clients:
             server.register_client(attrs.evolve(server.clients[client_id], jwks=NO_KEYS))
-        return {"clients_disabled": clients}
+            revoked += actor.revoke_client_tokens(client_id)  # introspection answers inactive from now on
+        return {"clients_disabled": clients, "tokens_revoked": len(revoked)}
     return revoke
 
 

@@ -24,6 +24,13 @@ Endpoints below the issuer:
   5. an RFC 9068 ``at+jwt`` for that resource; **no refresh token** (draft §4.4.2).
   Re-presenting an unexpired ID-JAG yields a fresh access token (draft §4.4.4); ``jti`` is kept
   only to count presentations for the audit trail.
+- ``POST /revoke`` — RFC 7009: a client revokes an access token issued to it (``token_type_hint``
+  ``refresh_token`` is ``unsupported_token_type``: none are issued); ``200`` whatever the token.
+- ``POST /introspect`` — RFC 7662: only the protected resources registered here
+  (:meth:`ResourceAuthorizationServer.register_resource_server`, authenticated like clients: else
+  ``401 invalid_client``) learn whether a token for a resource they serve is still active — revoked,
+  its client removed or its scope withdrawn (``protocols.resource_as_tokens``) ends it at once;
+  every inactive, expired, unknown or foreign token is ``{"active": false}``.
 
 Trusted IdP keys come from the IdP's published JWK Set, fetched over the network by the actor:
 ``handle`` returns :class:`KeysNeeded` (before authenticating the client, so no single-use client
@@ -43,39 +50,56 @@ from protocols.access_token import access_token_claims, mint_access_token
 from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest, HttpResponse
 from protocols.id_jag import GRANT_PROFILE_ID_JAG, MAX_ID_JAG_LIFETIME, validate_id_jag
+from protocols.jose.errors import JwtRejected, TokenExpired, WrongAudience
 from protocols.jose.jwks import JwkSet
+from protocols.jose.jwt import verify_jwt
 from protocols.jose.keys import KeyRing
+from protocols.jose.profiles import TokenProfile
 from protocols.jwt_bearer import JwtBearerRequest, assertion_key_need, peek
 from protocols.oauth.client_auth import AssertionReplayCache, AuthenticatedClient, ClientRegistration
-from protocols.oauth.errors import InvalidScope, InvalidTarget, MethodNotAllowed, NotFound, OAuthError
-from protocols.oauth.metadata import AuthorizationServerMetadata, MetadataRejected, flag, metadata_url, strings
+from protocols.oauth.errors import InvalidRequest, InvalidScope, InvalidTarget, MethodNotAllowed, NotFound, OAuthError
+from protocols.oauth.introspection import IntrospectionRequest, IntrospectionResponse
+from protocols.oauth.metadata import (
+    SIGNING_ALGS, AuthorizationServerMetadata, MetadataRejected, flag, metadata_url, strings,
+)
 from protocols.oauth.outcome import Decision, Handled, Outcome, refused_explained
+from protocols.oauth.revocation import ACCESS_TOKEN_HINT, RevocationRequest, revocation_response
 from protocols.oauth.token_endpoint import ClientAuthenticator, read_token_form, serve_token_request
 from protocols.oauth.token_response import TokenResponse
+from protocols.resource_as_tokens import IssuedToken, IssuedTokens
 from protocols.token_exchange import GRANT_TYPE_JWT_BEARER, scopes_outside
 
 TOKEN_PATH = "/token"
 JWKS_PATH = "/jwks"
+REVOCATION_PATH = "/revoke"
+INTROSPECTION_PATH = "/introspect"
 
 
 @attrs.frozen(kw_only=True)
 class ResourceAsMetadata(AuthorizationServerMetadata):
     """The RFC 8414 §2 document of a jwt-bearer-only AS (no authorization endpoint, so no response
-    types, PKCE or revocation members) plus the ID-JAG draft §7 member."""
+    types or PKCE members) with its revocation (RFC 7009) and introspection (RFC 7662) endpoints,
+    plus the ID-JAG draft §7 member."""
 
     response_types_supported: tuple[str, ...] = strings()
     response_modes_supported: tuple[str, ...] = strings()
     grant_types_supported: tuple[str, ...] = strings((GRANT_TYPE_JWT_BEARER,))
     authorization_grant_profiles_supported: tuple[str, ...] = strings((GRANT_PROFILE_ID_JAG,))
     token_endpoint_auth_methods_supported: tuple[str, ...] = strings(("private_key_jwt", "client_secret_basic"))
-    revocation_endpoint_auth_methods_supported: tuple[str, ...] = strings()
+    revocation_endpoint_auth_methods_supported: tuple[str, ...] = strings(("private_key_jwt", "client_secret_basic"))
+    introspection_endpoint: str | None = None
+    introspection_endpoint_auth_methods_supported: tuple[str, ...] = strings(("private_key_jwt",
+                                                                              "client_secret_basic"))
+    introspection_endpoint_auth_signing_alg_values_supported: tuple[str, ...] = strings(SIGNING_ALGS)
     code_challenge_methods_supported: tuple[str, ...] = strings()
     authorization_response_iss_parameter_supported: bool | None = flag(None)
 
     @classmethod
     def for_issuer(cls, issuer: str, **overrides: Any) -> ResourceAsMetadata:
         base = issuer.rstrip("/")
-        return cls(issuer=issuer, token_endpoint=base + TOKEN_PATH, jwks_uri=base + JWKS_PATH, **overrides)
+        return cls(issuer=issuer, token_endpoint=base + TOKEN_PATH, jwks_uri=base + JWKS_PATH,
+                   revocation_endpoint=base + REVOCATION_PATH, introspection_endpoint=base + INTROSPECTION_PATH,
+                   **overrides)
 
     @classmethod
     def from_json(cls, document: Any, *, expected_issuer: str) -> ResourceAsMetadata:
@@ -125,14 +149,18 @@ class _TrustedKeys:
 
 @attrs.define
 class ResourceAuthorizationServer:
-    """State: our keys, clients, the trusted IdPs' keys, the client-assertion replay cache, the
-    ID-JAG presentation counts and the subjects provisioned just in time."""
+    """State: our keys, clients, the protected resources that may introspect (and the resources
+    each serves), the trusted IdPs' keys, the client-assertion replay cache, the ID-JAG presentation
+    counts, the subjects provisioned just in time and the record of the tokens issued."""
 
     config: ResourceAsConfig
     keyring: KeyRing
     entropy: SeededEntropy = attrs.field(repr=False)
     clients: dict[str, ClientRegistration] = attrs.field(factory=dict)
     subjects: dict[tuple[str, str], str | None] = attrs.field(factory=dict)
+    resource_servers: dict[str, ClientRegistration] = attrs.field(factory=dict)
+    tokens: IssuedTokens = attrs.field(factory=IssuedTokens, repr=False)
+    _served: dict[str, frozenset[str]] = attrs.field(factory=dict, init=False)
     _trusted: dict[str, _TrustedKeys] = attrs.field(factory=dict, init=False)
     _replay: AssertionReplayCache = attrs.field(factory=AssertionReplayCache, init=False, repr=False)
     _presentations: dict[str, tuple[int, int]] = attrs.field(factory=dict, init=False)
@@ -156,6 +184,19 @@ class ResourceAuthorizationServer:
     def register_client(self, registration: ClientRegistration) -> None:
         self.clients[registration.client_id] = registration
 
+    def register_resource_server(self, registration: ClientRegistration, *, resources: frozenset[str]) -> None:
+        """A protected resource allowed to introspect tokens issued for ``resources`` (RFC 7662 §2.1,
+        §4: it learns nothing about tokens for other resources). It cannot use the token endpoint."""
+        unknown = sorted(set(resources) - set(self.config.resources))
+        if unknown:
+            raise ValueError(f"not a resource of this authorization server: {unknown[0]}")
+        self.resource_servers[registration.client_id] = attrs.evolve(registration, grant_types=frozenset())
+        self._served[registration.client_id] = frozenset(resources)
+
+    def revoke_client(self, client_id: str, *, now: int) -> list[str]:
+        """Revoke every live access token of ``client_id`` (an administrator removed it); their jtis."""
+        return self.tokens.revoke_client(client_id, now=now)
+
     def trusted_keys(self) -> dict[str, JwkSet]:
         return {issuer: trusted.keys for issuer, trusted in self._trusted.items()}
 
@@ -169,6 +210,7 @@ class ResourceAuthorizationServer:
 
     def purge(self, *, now: int) -> None:
         self._replay.purge(now=now)
+        self.tokens.purge(now=now)
         for jti in [j for j, (_, exp) in self._presentations.items() if exp < now - 60]:
             del self._presentations[jti]
 
@@ -179,7 +221,8 @@ class ResourceAuthorizationServer:
         path = request.path
         base = urlsplit(self.issuer).path.rstrip("/")
         routes = {urlsplit(self.well_known_url).path: ("GET", self._metadata), base + JWKS_PATH: ("GET", self._jwks),
-                  base + TOKEN_PATH: ("POST", self._token)}
+                  base + TOKEN_PATH: ("POST", self._token), base + REVOCATION_PATH: ("POST", self._revoke),
+                  base + INTROSPECTION_PATH: ("POST", self._introspect)}
         route = routes.get(path)
         if route is None:
             return refused_explained(NotFound("no such endpoint"), event="http.refused")
@@ -258,6 +301,8 @@ class ResourceAuthorizationServer:
                                      jti=jti, auth_time=id_jag.auth_time)
         key = self.keyring.active
         token = mint_access_token(claims=claims, key=key)
+        self.tokens.record(IssuedToken(jti=jti, client_id=client.client_id, subject=id_jag.subject, scope=scope,
+                                       audience=resource, expires_at=expires_at))
         body = TokenResponse(access_token=token, expires_in=self.config.access_token_lifetime, scope=scope)
         narrowed = tuple(s for s in id_jag.scope if s not in scope)
         return Handled(response=body.to_response(), outcome=Outcome(
@@ -296,3 +341,72 @@ class ResourceAuthorizationServer:
             raise InvalidScope("no requested scope is permitted for this client at this resource")
         return scope
 
+
+    # -- revocation (RFC 7009) and introspection (RFC 7662) ------------------------------------
+
+    def _authenticator(self, lookup: Any) -> ClientAuthenticator:
+        return ClientAuthenticator(issuer=self.issuer, token_endpoint=self.metadata.token_endpoint, lookup=lookup,
+                                   replay_cache=self._replay)
+
+    def _verified(self, token: str, *, audiences: frozenset[str], now: int) -> tuple[Mapping[str, Any] | None, str]:
+        """The claims of an unexpired access token we issued for one of ``audiences`` (no leeway:
+        we own the clock that set ``exp``), else ``None`` and why."""
+        for audience in sorted(audiences):
+            profile = TokenProfile.access_token(issuer=self.issuer, audience=audience, leeway=0)
+            try:
+                return verify_jwt(token, keys=self.public_keys(now=now), now=now, profile=profile).claims, ""
+            except WrongAudience:
+                continue
+            except TokenExpired:
+                return None, "expired"
+            except JwtRejected:
+                return None, "not an access token of this authorization server"
+        return None, "issued for a resource the caller does not serve"
+
+    def _revoke(self, request: HttpRequest, now: int) -> Handled:
+        """RFC 7009 §2.1: the token's own client revokes it; §2.2: ``200`` also for an unknown token."""
+        client_id: str | None = None
+        try:
+            form = read_token_form(request)
+            client_id = self._authenticator(self.clients.get)(request, form, now=now).client_id
+            revocation = RevocationRequest.from_form(form, revocable=(ACCESS_TOKEN_HINT,))
+            claims, _why = self._verified(revocation.token, audiences=frozenset(self.config.resources), now=now)
+            if claims is not None and claims.get("client_id") != client_id:
+                raise InvalidRequest("the token was not issued to this client")
+        except OAuthError as exc:
+            return refused_explained(exc, event="token.revocation_refused", client_id=client_id)
+        if claims is None:
+            return Handled(response=revocation_response(), outcome=Outcome(
+                event="token.revocation_ignored", decision=Decision.ALLOW, client_id=client_id,
+                reason="unknown or already invalid token (RFC 7009 sec. 2.2)", secrets=(revocation.token,)))
+        self.tokens.revoke(str(claims["jti"]), expires_at=int(claims["exp"]))
+        return Handled(response=revocation_response(), outcome=Outcome(
+            event="token.revoked", decision=Decision.ALLOW, client_id=client_id, subject=str(claims["sub"]),
+            reason="access token revoked by its client (RFC 7009)",
+            details={"jti": claims["jti"], "kind": "access_token"}, secrets=(revocation.token,)))
+
+    def _introspect(self, request: HttpRequest, now: int) -> Handled:
+        """RFC 7662 §2: an authenticated protected resource asks; inactive is ``{"active": false}``."""
+        caller: str | None = None
+        try:
+            form = read_token_form(request)
+            caller = self._authenticator(self.resource_servers.get)(request, form, now=now).client_id
+            asked = IntrospectionRequest.from_form(form)
+        except OAuthError as exc:
+            return refused_explained(exc, event="token.introspection_refused",
+                                     details={"client": caller} if caller else None)
+        claims, why = self._verified(asked.token, audiences=self._served.get(caller, frozenset()), now=now)
+        if claims is not None:
+            why = self.tokens.inactive_reason(claims, clients=self.clients) or ""
+        known = {} if claims is None else {"jti": claims["jti"], "kind": "access_token"}
+        subject = None if claims is None else str(claims["sub"])
+        client_id = None if claims is None else str(claims["client_id"])
+        if why:
+            return Handled(response=IntrospectionResponse.inactive().to_response(), outcome=Outcome(
+                event="token.introspected", decision=Decision.DENY, reason=f"inactive: {why}", subject=subject,
+                client_id=client_id, details={"client": caller, "active": False, **known},
+                secrets=(asked.token,)))
+        assert claims is not None
+        return Handled(response=IntrospectionResponse.for_claims(claims).to_response(), outcome=Outcome(
+            event="token.introspected", decision=Decision.ALLOW, reason="active", subject=subject,
+            client_id=client_id, details={"client": caller, "active": True, **known}, secrets=(asked.token,)))

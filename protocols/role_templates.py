@@ -12,9 +12,14 @@ integrations), ``token-vault`` (delegated SaaS access; scopes are the provider's
 (cross-domain access), ``privileged-vault`` (vaulted secrets), the databases by name
 (``customer-db``, ``warehouse-db``; scopes ``op:table``), ``fga`` (relations on objects) and the
 enterprise IdP (the agent's own sign-in registration).
+
+A world file may add its own agent types or replace these (``[[role_templates]]``,
+``scenarios.role_templates_world``); governance then reads that catalogue instead.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from protocols.governance import RoleTemplate
 
@@ -51,5 +56,6 @@ ROLE_TEMPLATES: dict[str, RoleTemplate] = {t.name: t for t in (
 )}
 
 
-def template_for(agent_type: str | None) -> RoleTemplate | None:
-    return ROLE_TEMPLATES.get(agent_type or "")
+def template_for(agent_type: str | None, *, templates: Mapping[str, RoleTemplate] | None = None) -> RoleTemplate | None:
+    """The template named ``agent_type`` in ``templates`` (a world's own catalogue), else in the built-in ones."""
+    return (ROLE_TEMPLATES if templates is None else templates).get(agent_type or "")

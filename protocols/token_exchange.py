@@ -1,7 +1,7 @@
 """OAuth 2.0 Token Exchange, RFC 8693: the request (§2.1), the response (§2.2.1), the token-type
 identifiers (§3) and the delegation claims ``act`` (§4.1) and ``may_act`` (§4.4).
 
-Generic and sans-IO: the enterprise IdP's exchange grant (``protocols.delegation``), the ID-JAG
+Generic and sans-IO: the enterprise IdP's exchange grant (``protocols.oidc.token_exchange_grant``), the ID-JAG
 profile (``protocols.id_jag``) and the token vault all parse and answer with these types.
 
 Multi-valued ``audience`` and ``resource`` (RFC 8693 §2.1, RFC 8707 §2): both parameters may be

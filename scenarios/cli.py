@@ -50,16 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run a scenario and write its run directory",
                               description="Run a scenario in simulated time and write the run directory: "
-                                          "audit.sqlite, audit.jsonl, summary.md, run.json, trustbench.log.")
+                                          "audit.sqlite, audit.jsonl, summary.md, run.json, trustbench.log and "
+                                          "the reports (report.html, report.md, report.json, report-*.svg).")
     run.add_argument("scenario", choices=sorted(SCENARIOS), help="the scenario to run")
     run.add_argument("--world", type=Path, help="world file (TOML); default: the scenario's built-in world")
-    run.add_argument("--transport", choices=[t.value for t in Transport], default="channel",
-                     help="channel: in-process mailboxes (default, deterministic); http: real HTTP on 127.0.0.1")
-    run.add_argument("--seed", type=_seed, default=1, help="seed for every key and identifier (default 1)")
-    run.add_argument("--out", type=Path, help="run directory (default runs/SCENARIO-seedN-TRANSPORT)")
-    output = run.add_mutually_exclusive_group()
-    output.add_argument("--quiet", action="store_true", help="print nothing but errors (CI); the exit status tells")
-    output.add_argument("--json", action="store_true", help="print one JSON object: outcome, phases, report paths")
+    _add_run_options(run, out="runs/SCENARIO-seedN-TRANSPORT",
+                     quiet="print nothing but errors (CI); the exit status tells",
+                     json="print one JSON object: outcome, phases, report paths")
 
     check = commands.add_parser("check", help="run a world file's scenario and check its expectations (CI gate)",
                                 description="Run the scenario of world file FILE (its [scenario] name, or "
@@ -68,13 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                                             "listing every unmet one, 2 for a malformed world file.")
     check.add_argument("world", type=Path, metavar="FILE", help="world file (TOML) with [[expectations]]")
     check.add_argument("--scenario", choices=sorted(SCENARIOS), help="the scenario to run (default: the world's)")
-    check.add_argument("--transport", choices=[t.value for t in Transport], default="channel",
-                       help="channel (default) or http")
-    check.add_argument("--seed", type=_seed, default=1, help="seed (default 1)")
-    check.add_argument("--out", type=Path, help="run directory (default runs/check/WORLD-seedN-TRANSPORT)")
-    shown = check.add_mutually_exclusive_group()
-    shown.add_argument("--quiet", action="store_true", help="print only the unmet expectations")
-    shown.add_argument("--json", action="store_true", help="print one JSON object: ok, run, every expectation")
+    _add_run_options(check, out="runs/check/WORLD-seedN-TRANSPORT", quiet="print only the unmet expectations",
+                     json="print one JSON object: ok, run, every expectation")
 
     report = commands.add_parser("report", help="re-render a finished run's reports",
                                  description="Render RUN_DIR's audit log and run.json (without re-running) into "
@@ -99,6 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_attacks_parser(commands, seed=_seed)
     return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser, *, out: str, quiet: str, json: str) -> None:
+    """--transport, --seed, --out (default ``out``) and either --quiet or --json: how a scenario runs."""
+    parser.add_argument("--transport", choices=[t.value for t in Transport], default="channel",
+                        help="channel: in-process mailboxes (default, deterministic); http: real HTTP on 127.0.0.1")
+    parser.add_argument("--seed", type=_seed, default=1, help="seed for every key and identifier (default 1)")
+    parser.add_argument("--out", type=Path, help=f"run directory (default {out})")
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument("--quiet", action="store_true", help=quiet)
+    shown.add_argument("--json", action="store_true", help=json)
 
 
 def _world(path: Path | None, scenario: str):

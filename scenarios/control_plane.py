@@ -40,10 +40,12 @@ from actors.saas.database import DatabaseActor
 from actors.saas_admin import ADMIN_SCOPE, IntegrationSecretTarget, admin_resource, install_integrations_api
 from actors.service_client import ClientCredentialsClient
 from protocols.agent_registry import Directory
+from protocols.governance import RoleTemplate
 from protocols.jose.jwks import JwkSet
 from protocols.jose.keys import Algorithm, KeyRing, SigningKey
 from protocols.oauth.authorization_server import ApiResource, AuthorizationServer, OAuthClient, ServerConfig
 from protocols.oauth.client_auth import ClientAuthMethod, ClientRegistration, hash_client_secret
+from protocols.role_templates import ROLE_TEMPLATES
 
 DAY = 86400
 
@@ -147,8 +149,10 @@ def _platform_client(plane_crm: CrmActor, runtime: Runtime, *, client_id: str, s
 async def start_control_plane(*, runtime: Runtime, nursery: trio.Nursery, people: Mapping[str, tuple[str, str]],
                               teams: Mapping[str, tuple[str, str]], crm: CrmActor | None = None,
                               crm_data: CrmData | None = None, databases: Mapping[str, DatabaseActor] | None = None,
-                              governance_key_owner: str = "governance") -> ControlPlane:
-    """``people`` / ``teams``: id → (display name, e-mail address) of who may own agents."""
+                              governance_key_owner: str = "governance",
+                              role_templates: Mapping[str, RoleTemplate] | None = None) -> ControlPlane:
+    """``people`` / ``teams``: id → (display name, e-mail address) of who may own agents;
+    ``role_templates``: the world's agent types (``World.role_templates``), else the built-in ones."""
     net = runtime.network
     own_crm = crm is None
     if crm is None:
@@ -165,7 +169,8 @@ async def start_control_plane(*, runtime: Runtime, nursery: trio.Nursery, people
     governance = GovernanceActor(
         name="governance", runtime=runtime, base_url=net.base_url_for("governance"),
         signing_key=runtime.new_signing_key(owner=governance_key_owner, purpose="review-tokens", alg=Algorithm.ES256),
-        addresses={k: v[1] for k, v in {**people, **teams}.items()})
+        addresses={k: v[1] for k, v in {**people, **teams}.items()},
+        templates=ROLE_TEMPLATES if role_templates is None else dict(role_templates))
     actors = [registry, mail, pam, discovery, governance, *dbs.values()] + ([crm] if own_crm else [])
     for actor in actors:
         net.register(actor)
@@ -222,11 +227,17 @@ INTEGRATION_TITLES = {"salesforce": "CRM (Salesforce) on a user's behalf", "goog
 
 
 def _resource_as_removal(server: Any, client_id: str) -> dict[str, Any]:
-    """A resource AS's tokens are self-contained JWTs its resource servers validate alone: it lists
-    the live ones and asks governance to propagate the revocation (``propagate``)."""
-    live = server.live_tokens(client_id)
-    return {"tokens": len(live), "mechanism": "client removed at the issuer", "revoked_jtis": live,
-            "propagate": [client_id]}
+    """A resource AS revokes the client's live tokens. Where its resource servers introspect them
+    (RFC 7662, ``server.introspection_cache`` set) that ends them there too; where they validate
+    the self-contained JWTs alone, it asks governance to propagate the revocation (``propagate``)."""
+    live = server.revoke_client_tokens(client_id)
+    window = getattr(server, "introspection_cache", None)
+    if window is None:
+        return {"tokens": len(live), "mechanism": "client removed at the issuer", "revoked_jtis": live,
+                "propagate": [client_id]}
+    when = f"within {window} s (positive answers cached)" if window else "at once"
+    return {"tokens": len(live), "revoked_jtis": live,
+            "mechanism": f"revoked at the issuer; its resource servers introspect each token (RFC 7662): refused {when}"}
 
 
 def govern_systems(plane: ControlPlane, *, token_vault: Any = None, idp: Any = None, fga: Any = None,

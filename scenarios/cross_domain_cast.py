@@ -3,7 +3,8 @@
 - the IdP's RFC 8693 grant (``protocols.oidc.token_exchange_grant``) with the world's managed
   connections — the ID-JAG policy per (agent, target AS);
 - the pricing authorization server (its own trust domain: issuer, keys, clients) trusting the
-  enterprise IdP, and the pricing API that trusts only the pricing AS;
+  enterprise IdP, and the pricing API that trusts only the pricing AS — registered there as a
+  protected resource with its own ``private_key_jwt`` key, to introspect every token (RFC 7662);
 - per managed connection, the agent's registration at the pricing AS — client id from the world
   file, and a **separate** ``private_key_jwt`` key (seeded per agent and target): the agent's IdP
   key never authenticates it in another trust domain — and its :class:`CrossDomainClient`.
@@ -22,6 +23,7 @@ from actors.pricing_api import PricingApiActor
 from actors.pricing_as import ResourceAuthorizationServerActor, build_resource_as
 from actors.runtime.actor import HttpActor
 from actors.runtime.context import Runtime
+from actors.token_introspection import TokenIntrospector
 from protocols.jose.jwks import JwkSet
 from protocols.managed_connections import ManagedConnection
 from protocols.oauth.client_auth import ClientRegistration
@@ -91,9 +93,17 @@ def build_cross_domain(*, world: World, runtime: Runtime, idp: OidcProviderActor
         cast.clients[(spec.agent, spec.target)] = CrossDomainClient(agent=agent, registration=ResourceAsRegistration(
             issuer=pricing_as.base_url, client_id=spec.client_id, signing_key=key))
     pricing_as.agent_names = agent_names
+    pricing_as.introspection_cache = pricing.introspection_cache
+    api_key = runtime.new_signing_key(owner=pricing.api, purpose=f"client@{pricing.authorization_server}",
+                                      alg=pricing.signing_alg)
+    pricing_as.server.register_resource_server(ClientRegistration(
+        client_id=pricing.api, name="pricing API", redirect_uris=(), jwks=JwkSet.from_json(
+            {"keys": [api_key.public_jwk()]})), resources=frozenset({pricing.resource}))
     cast.pricing_as = pricing_as
     cast.pricing_api = PricingApiActor(
         name=pricing.api, runtime=runtime, base_url=runtime.network.base_url_for(pricing.api),
         authorization_server=pricing_as.base_url, resource=pricing.resource, agent_names=agent_names,
-        prices={tier: [entry.to_json() for entry in entries] for tier, entries in pricing.tiers().items()})
+        prices={tier: [entry.to_json() for entry in entries] for tier, entries in pricing.tiers().items()},
+        introspector=TokenIntrospector(runtime=runtime, issuer=pricing_as.base_url, client_id=pricing.api,
+                                       signing_key=api_key, cache_seconds=pricing.introspection_cache))
     return cast

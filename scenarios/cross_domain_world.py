@@ -11,6 +11,7 @@ signing_alg = "ES256"
 access_token_lifetime = 600
 scopes = ["pricing:read", "pricing:write", "pricing:admin"]
 trusted_idps = ["acme-idp"]              # whose ID-JAGs the pricing AS redeems
+introspection_cache = 0                  # s the API keeps an "active" introspection answer (0-60; 0: ask each time)
 
 [[pricing.prices]]
 tier = "enterprise-tier"
@@ -76,6 +77,9 @@ class PricingSettings:
     scopes: tuple[str, ...]
     trusted_idps: tuple[str, ...]
     prices: tuple[PriceEntry, ...]
+    introspection_cache: int = 0
+    """Seconds the pricing API may keep a positive RFC 7662 answer: how long a token revoked at the
+    AS may still be accepted. 0 (default): it introspects on every request."""
 
     def tiers(self) -> Mapping[str, tuple[PriceEntry, ...]]:
         tiers: dict[str, list[PriceEntry]] = {}
@@ -144,13 +148,16 @@ def parse_pricing(read: _Reader, data: dict[str, Any], *, idp_names: tuple[str, 
     if names[0] == names[1] or set(names) & set(idp_names):
         raise read.fail(where, "the authorization server, the API and the IdPs need distinct names")
     aliases = _string_list(read, table, "audience_aliases", where, default=[])
+    cache = table.get("introspection_cache", 0)
+    if isinstance(cache, bool) or not isinstance(cache, int) or not 0 <= cache <= 60:
+        raise read.fail(f"{where}.introspection_cache", "expected seconds between 0 and 60")
     return PricingSettings(
         authorization_server=names[0], api=names[1],
         resource=_uri(read, read.string(table, "resource", where), f"{where}.resource"),
         audience_aliases=tuple(_uri(read, a, f"{where}.audience_aliases") for a in aliases),
         signing_alg=read.algorithm(table, "signing_alg", where),
         access_token_lifetime=read.positive_int(table, "access_token_lifetime", where),
-        scopes=scopes, trusted_idps=trusted, prices=tuple(prices))
+        scopes=scopes, trusted_idps=trusted, prices=tuple(prices), introspection_cache=cache)
 
 
 def parse_managed_connections(read: _Reader, data: dict[str, Any], *, agent_ids: set[str],

@@ -18,21 +18,18 @@ import attrs
 import trio
 
 from actors.agent import AgentActor
-from actors.browser import Browser, Credentials
-from actors.identity_providers import DirectoryEntry, PersonSecrets, account, build_enterprise_idp
+from actors.browser import Browser
 from actors.oidc_provider import OidcProviderActor
 from actors.runtime.context import Runtime
 from actors.saas.crm import API as CRM_API, Account, Contact, CrmData, CrmUser
 from actors.service_client import ClientCredentialsClient
-from protocols.jose.jwks import JwkSet
-from protocols.oauth.client_auth import ClientRegistration
 from scenarios.control_plane import ControlPlane, start_control_plane
+from scenarios.idp_cast import build_world_idp, enrol_at_idp, register_agent, world_directory
 from scenarios.phases.discovery_registration import vault_credential
 from scenarios.security_cast import SecurityOps, connect_security
 from scenarios.security_wiring import SecuredAgent, install_platform_security
 from scenarios.world import World
 
-DAY = 86400
 CUSTOMER_ACCOUNTS = 130
 CONTACTS_PER_ACCOUNT = 5
 ROTATION = {"every_days": 30, "overlap_hours": 1, "lease_hours": 1}
@@ -81,30 +78,10 @@ class SupportCast:
 
 
 def _build(world: World, runtime: Runtime) -> tuple[OidcProviderActor, dict[str, AgentActor], dict[str, Browser]]:
-    directory = {p.email: DirectoryEntry(email=p.email, name=p.name, role=p.role, territory=p.territory, team=p.team)
-                 for p in world.people}
-    idp = build_enterprise_idp(
-        runtime=runtime, name=world.idp.name, alg=world.idp.signing_alg, directory=directory,
-        id_token_lifetime=world.idp.id_token_lifetime, access_token_lifetime=world.idp.access_token_lifetime,
-        session_lifetime=world.idp.session_lifetime, rotation_period=world.idp.key_rotation_days * DAY)
-    browsers = {}
-    for person in world.people:
-        secrets = PersonSecrets.for_person(runtime, person.id)
-        idp.provider.add_user(account(runtime=runtime, subject=f"auth0|{person.id}", entry=directory[person.email],
-                                      secrets=secrets, provider=idp.name))
-        browsers[person.id] = Browser(name=f"browser:{person.id}", runtime=runtime, person=person.name, federation=None,
-                                      credentials={idp.base_url: Credentials(username=person.email,
-                                                                             password=secrets.password,
-                                                                             totp_secret=secrets.totp_secret)})
-    agents = {}
-    for spec in world.agents:
-        key = runtime.new_signing_key(owner=spec.id, purpose="keys", alg=spec.signing_alg)
-        agents[spec.id] = AgentActor(name=spec.id, runtime=runtime, base_url=runtime.network.base_url_for(spec.id),
-                                     display_name=spec.name, idp_issuer=idp.base_url, signing_key=key,
-                                     scope=spec.scopes)
-        idp.provider.register_client(ClientRegistration(
-            client_id=spec.id, name=spec.name, redirect_uris=(agents[spec.id].redirect_uri,),
-            jwks=JwkSet.from_json({"keys": [key.public_jwk()]}), scopes=frozenset(spec.scopes)))
+    directory = world_directory(world)
+    idp = build_world_idp(world=world, runtime=runtime, directory=directory)
+    browsers = enrol_at_idp(runtime=runtime, idp=idp, people=world.people, directory=directory)
+    agents = {spec.id: register_agent(runtime=runtime, idp=idp, spec=spec) for spec in world.agents}
     return idp, agents, browsers
 
 
@@ -142,7 +119,7 @@ async def start_support_cast(*, world: World, runtime: Runtime, nursery: trio.Nu
     people = {p.id: (p.name, p.email) for p in world.people}
     teams = {p.team: (p.team, f"{p.team}@{world.domain}") for p in world.people if p.team}
     plane = await start_control_plane(runtime=runtime, nursery=nursery, people=people, teams=teams,
-                                      crm_data=support_seed(world))
+                                      crm_data=support_seed(world), role_templates=world.role_templates)
     cast = SupportCast(world=world, runtime=runtime, idp=idp, agents=agents, browsers=browsers, control=plane)
     secured = {spec.id: SecuredAgent(agent=agents[spec.id], crm_client_id=f"{spec.id}-crm",
                                      crm_account=f"svc-{spec.id}", credential_id=f"{spec.id}-crm",

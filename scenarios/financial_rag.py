@@ -22,30 +22,25 @@ import attrs
 import trio
 
 from actors.agent import LOGIN_PATH, AgentActor
-from actors.browser import Browser, Credentials, Navigate
+from actors.browser import Browser, Navigate
 from actors.fga_client import FgaClient
 from actors.fga_service import FgaServiceActor
 from actors.financial_agent import answer as answer_question, retrieve
-from actors.identity_providers import DirectoryEntry, PersonSecrets, account, build_enterprise_idp
 from actors.mcp_client import McpAgentClient, McpUnavailable
 from actors.oidc_provider import OidcProviderActor
 from actors.report_retrieval import SCOPE, SEARCH_PATH, ReportRetrievalActor
 from actors.runtime.context import Runtime
 from actors.storage.vector_store import VectorStore
-from protocols.jose.jwks import JwkSet
 from protocols.mcp_authorization import McpProtection
-from protocols.oauth.client_auth import ClientRegistration
 from protocols.oidc.token_exchange_grant import DelegationTarget
 from protocols.protected_resource import canonical_resource
 from protocols.retrieval import Chunk, chunk_report, embed
 from protocols.token_exchange import GRANT_TYPE_TOKEN_EXCHANGE
+from scenarios.idp_cast import build_world_idp, enrol_at_idp, register_agent, world_directory
 from scenarios.mcp_cast import fga_directory, token_exchange_grant
 from scenarios.phase_result import PhaseResult
 from scenarios.rag_world import RagSettings
 from scenarios.world import PhaseSpec, World
-
-DAY = 86400
-
 
 @attrs.define(eq=False)
 class RagCast:
@@ -91,30 +86,12 @@ async def start_rag_cast(*, world: World, runtime: Runtime, nursery: trio.Nurser
     settings = rag_settings(world)
     if world.fga is None:
         raise world.error("fga", "the financial-rag scenario needs the [fga] model and tuples")
-    directory = {p.email: DirectoryEntry(email=p.email, name=p.name, role=p.role, territory=p.territory, team=p.team)
-                 for p in world.people}
-    idp = build_enterprise_idp(
-        runtime=runtime, name=world.idp.name, alg=world.idp.signing_alg, directory=directory,
-        id_token_lifetime=world.idp.id_token_lifetime, access_token_lifetime=world.idp.access_token_lifetime,
-        session_lifetime=world.idp.session_lifetime, rotation_period=world.idp.key_rotation_days * DAY)
-    assert idp.provider is not None
-    browsers = {}
-    for person in world.people:  # every person signs in at the IdP itself (no federation in this world)
-        secrets = PersonSecrets.for_person(runtime, person.id)
-        idp.provider.add_user(account(runtime=runtime, subject=f"auth0|{person.id}", entry=directory[person.email],
-                                      secrets=secrets, provider=idp.name))
-        browsers[person.id] = Browser(name=f"browser:{person.id}", runtime=runtime, person=person.name,
-                                      credentials={idp.base_url: Credentials(username=person.email,
-                                                                             password=secrets.password,
-                                                                             totp_secret=secrets.totp_secret)})
-    spec = world.agent(settings.agent)
-    key = runtime.new_signing_key(owner=spec.id, purpose="keys", alg=spec.signing_alg)
-    agent = AgentActor(name=spec.id, runtime=runtime, base_url=runtime.network.base_url_for(spec.id),
-                       display_name=spec.name, idp_issuer=idp.base_url, signing_key=key, scope=spec.scopes)
-    idp.provider.register_client(ClientRegistration(
-        client_id=spec.id, name=spec.name, redirect_uris=(agent.redirect_uri,),
-        jwks=JwkSet.from_json({"keys": [key.public_jwk()]}), scopes=frozenset(spec.scopes),
-        grant_types=frozenset({"authorization_code", GRANT_TYPE_TOKEN_EXCHANGE})))
+    directory = world_directory(world)
+    idp = build_world_idp(world=world, runtime=runtime, directory=directory)
+    # every person signs in at the IdP itself (no federation in this world)
+    browsers = enrol_at_idp(runtime=runtime, idp=idp, people=world.people, directory=directory)
+    agent = register_agent(runtime=runtime, idp=idp, spec=world.agent(settings.agent),
+                           grant_types=frozenset({"authorization_code", GRANT_TYPE_TOKEN_EXCHANGE}))
     fga = FgaServiceActor.build(runtime=runtime, name="fga")
     store, chunks = build_index(settings)
     base = runtime.network.base_url_for(settings.service)

@@ -81,7 +81,7 @@ async def start_marketing_cast(*, world: World, runtime: Runtime, nursery: trio.
     teams = {p.team: (p.team, f"{p.team}@{world.domain}") for p in world.people if p.team}
     crm = next(p for p in base.vault.providers.values() if isinstance(p, CrmActor))
     plane = await start_control_plane(runtime=runtime, nursery=nursery, people=people, teams=teams, crm=crm,
-                                      databases={DATABASE: db})
+                                      databases={DATABASE: db}, role_templates=world.role_templates)
     plane.governance.first_campaign_at = int(world.epoch.timestamp()) + QUARTER
     agent = world.agents[0]
     plane.register_agent_key(agent.id, base.agents[agent.id].signing_key)

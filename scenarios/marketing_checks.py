@@ -6,14 +6,14 @@ Systems asked: the customer database (``/admin/users`` as the DBA), the CRM (its
 API), the privileged-credential vault (``/credentials``), the token vault (``/admin/agents``), the
 enterprise IdP (``/admin/clients``) and the FGA service (OpenFGA ``/read``).
 
-``last_day_tokens`` / ``try_tokens``: the live tokens the agent holds before deprovisioning and
-what each system answers to them (deprovisioning must end tokens already issued, not only new ones)."""
+``last_day_tokens``: the live tokens the agent holds before deprovisioning, to be tried at each system
+afterwards (``scenarios.phases.governance.answers_to_tokens``): deprovisioning must end tokens already
+issued, not only new ones."""
 
 from __future__ import annotations
 
 import base64
 import json
-import re
 from urllib.parse import quote
 
 from actors.governance_connectors import IntegrationConnector
@@ -85,14 +85,3 @@ async def last_day_tokens(cast: MarketingCast, *, user: str, crm_credential: str
             "Gmail via the token vault": (f"POST {google.url('/gmail/v1/users/me/messages/send')}", gmail,
                                           json.dumps({"raw": raw}).encode())}
 
-
-async def try_tokens(cast: MarketingCast, tokens: dict[str, tuple[str, str, bytes]]) -> dict[str, str]:
-    """Each token at its system: ``200``, or the status and RFC 6750 ``error`` of the refusal."""
-    seen = {}
-    for name, (target, token, body) in tokens.items():
-        method, url = target.split(" ", 1)
-        headers = {"authorization": f"Bearer {token}", **({"content-type": "application/json"} if body else {})}
-        response = await cast.runtime.network.send(HttpRequest(method=method, url=url, headers=headers, body=body))
-        error = re.search(r'error="([^"]*)"', response.header("www-authenticate") or "")
-        seen[name] = str(response.status) + (f" {error.group(1)}" if error else "")
-    return seen

@@ -36,7 +36,7 @@ async def start_pipeline_cast(*, world: World, runtime: Runtime, nursery: trio.N
     people = {p.id: (p.name, p.email) for p in world.people}
     teams = {p.team: (p.team, f"{p.team}@{world.domain}") for p in world.people if p.team}
     plane = await start_control_plane(runtime=runtime, nursery=nursery, people=people, teams=teams, crm_data=None,
-                                      databases={DATABASE: db})
+                                      databases={DATABASE: db}, role_templates=world.role_templates)
     static = runtime.entropy_for("data-team").child("db-static-password").token(18)
     db.create_user(ACCOUNT, password=static, privileges={"orders": {"select"}, "daily_totals": {"insert"}})
     for spec in world.agents:

@@ -9,19 +9,16 @@ import attrs
 import trio
 
 from actors.agent import AgentActor
-from actors.browser import Browser, Credentials
+from actors.browser import Browser
 from actors.fga_service import FgaServiceActor
 from actors.mcp_server import McpServerActor
-from actors.identity_providers import (
-    DirectoryEntry, PersonSecrets, account, build_enterprise_idp, build_google, federate, google_subject,
-)
+from actors.identity_providers import build_google, federate, google_subject
 from actors.oidc_provider import OidcProviderActor
 from actors.runtime.context import Runtime
-from protocols.jose.jwks import JwkSet
-from protocols.oauth.client_auth import ClientRegistration
 from protocols.oidc.discovery import discovery_url
 from protocols.token_exchange import GRANT_TYPE_TOKEN_EXCHANGE
 from scenarios.mcp_cast import build_mcp_servers, connect_mcp_servers
+from scenarios.idp_cast import build_world_idp, enrol, register_agent, world_directory
 from scenarios.cross_domain_cast import CrossDomainCast, build_cross_domain
 from scenarios.vault_cast import VaultCast, build_vault_cast
 from scenarios.approvals_cast import ApprovalCast, build_approvals
@@ -30,9 +27,6 @@ from scenarios.sales_security import attach_sales_security
 from scenarios.security_cast import connect_security
 from protocols.ssf import configuration_url
 from scenarios.world import World
-
-DAY = 86400
-
 
 @attrs.define(eq=False)
 class SalesCast:
@@ -73,40 +67,21 @@ class SalesCast:
 
 
 def build_cast(*, world: World, runtime: Runtime) -> SalesCast:
-    directory = {p.email: DirectoryEntry(email=p.email, name=p.name, role=p.role, territory=p.territory, team=p.team)
-                 for p in world.people}
+    directory = world_directory(world)
     google = build_google(runtime=runtime, name=world.google.name, alg=world.google.signing_alg)
-    idp = build_enterprise_idp(
-        runtime=runtime, name=world.idp.name, alg=world.idp.signing_alg, directory=directory,
-        id_token_lifetime=world.idp.id_token_lifetime, access_token_lifetime=world.idp.access_token_lifetime,
-        session_lifetime=world.idp.session_lifetime, rotation_period=world.idp.key_rotation_days * DAY)
+    idp = build_world_idp(world=world, runtime=runtime, directory=directory)
     browsers: dict[str, Browser] = {}
     for person in world.people:
-        secrets = PersonSecrets.for_person(runtime, person.id)
         entry = directory[person.email]
         if person.login == "google":
-            subject = google_subject(runtime, person.id)
-            google.provider.add_user(account(runtime=runtime, subject=subject, entry=entry, secrets=secrets,
-                                             provider=google.name))
-            where, federation = google.base_url, google.name
+            browsers[person.id] = enrol(runtime=runtime, provider=google, person=person, entry=entry,
+                                        subject=google_subject(runtime, person.id), federation=google.name)
         else:
-            idp.provider.add_user(account(runtime=runtime, subject=f"auth0|{person.id}", entry=entry,
-                                          secrets=secrets, provider=idp.name))
-            where, federation = idp.base_url, None
-        browsers[person.id] = Browser(
-            name=f"browser:{person.id}", runtime=runtime, person=person.name, federation=federation,
-            credentials={where: Credentials(username=person.email, password=secrets.password,
-                                            totp_secret=secrets.totp_secret)})
-    agents: dict[str, AgentActor] = {}
-    for spec in world.agents:
-        key = runtime.new_signing_key(owner=spec.id, purpose="keys", alg=spec.signing_alg)
-        agent = AgentActor(name=spec.id, runtime=runtime, base_url=runtime.network.base_url_for(spec.id),
-                           display_name=spec.name, idp_issuer=idp.base_url, signing_key=key, scope=spec.scopes)
-        idp.provider.register_client(ClientRegistration(
-            client_id=spec.id, name=spec.name, redirect_uris=(agent.redirect_uri,),
-            jwks=JwkSet.from_json({"keys": [key.public_jwk()]}), scopes=frozenset(spec.scopes),
-            grant_types=frozenset({"authorization_code", GRANT_TYPE_TOKEN_EXCHANGE})))
-        agents[spec.id] = agent
+            browsers[person.id] = enrol(runtime=runtime, provider=idp, person=person, entry=entry,
+                                        subject=f"auth0|{person.id}")
+    agents = {spec.id: register_agent(runtime=runtime, idp=idp, spec=spec,
+                                      grant_types=frozenset({"authorization_code", GRANT_TYPE_TOKEN_EXCHANGE}))
+              for spec in world.agents}
     fga = FgaServiceActor.build(runtime=runtime, name="fga")
     return SalesCast(world=world, runtime=runtime, idp=idp, google=google, agents=agents, browsers=browsers,
                      approvals=build_approvals(world=world, runtime=runtime, idp=idp, agents=agents),

@@ -38,7 +38,8 @@ async def attach_control_plane(cast, nursery: trio.Nursery) -> ControlPlane:
     providers = getattr(getattr(cast, "vault", None), "providers", {})
     crm = next((p for p in providers.values() if isinstance(p, CrmActor)), None)
     plane = await start_control_plane(runtime=runtime, nursery=nursery, people=people, teams=teams, crm=crm,
-                                      crm_data=None if crm is not None else crm_seed(world))
+                                      crm_data=None if crm is not None else crm_seed(world),
+                                      role_templates=world.role_templates)
     for spec in world.agents:
         plane.register_agent_key(spec.id, cast.agents[spec.id].signing_key)
     # every system holding the agent's grants, so phase 7 reviews all of them (token vault: Drive,

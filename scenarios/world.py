@@ -17,8 +17,11 @@ from typing import Any
 
 import attrs
 
+from protocols.governance import RoleTemplate
 from protocols.jose.keys import Algorithm
+from protocols.role_templates import ROLE_TEMPLATES
 from scenarios.expectations import Expectation, parse_expectations
+from scenarios.role_templates_world import agent_type, parse_role_templates
 from scenarios.rotation_world import RotationSpec, parse_rotations, rotation_policy
 from scenarios.world_extends import ExtendsError, WorldIndex, resolve_world
 from scenarios.world_approvals import ApprovalSection, parse_approvals
@@ -79,6 +82,8 @@ class AgentSpec:
     scopes: tuple[str, ...]
     integrations: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     """What the token vault may give this agent: integration → scopes (``[agents.integrations]``)."""
+    agent_type: str = ""
+    """The role template it is registered with (``metadata.agent_type``); "" = the scenario's default."""
 
 
 @attrs.frozen(kw_only=True)
@@ -142,6 +147,8 @@ class World:
     """Rotation periods of the agents' vaulted credentials (``[[credential_rotation]]``)."""
     expectations: tuple[Expectation, ...] = ()
     """What the finished run must show (``[[expectations]]``, checked by ``trustbench check``)."""
+    role_templates: dict[str, RoleTemplate] = attrs.field(factory=lambda: dict(ROLE_TEMPLATES))
+    """Agent types by name: the built-in ones with the world's ``[[role_templates]]`` merged over them."""
     index: WorldIndex | None = attrs.field(default=None, eq=False, repr=False)
     """Which file and line each key comes from (for errors found after parsing, e.g. by the runner)."""
 
@@ -274,6 +281,7 @@ def parse_world(text: str, *, source: str) -> World:
     for i, person in enumerate(people):
         if person.manager and person.manager not in person_ids:
             raise read.fail(f"people[{i}].manager", f"unknown person {person.manager!r}")
+    role_templates = parse_role_templates(data, read=read)
     agents = []
     for i, a in enumerate(read.tables(data, "agents")):
         where = f"agents[{i}]"
@@ -288,7 +296,8 @@ def parse_world(text: str, *, source: str) -> World:
             purpose=read.string(a, "purpose", where),
             client_auth=read.choice(a, "client_auth", where, ("private_key_jwt",)),
             signing_alg=read.algorithm(a, "signing_alg", where), scopes=tuple(scopes),
-            integrations=parse_agent_integrations(read, a, where)))
+            integrations=parse_agent_integrations(read, a, where),
+            agent_type=agent_type(read, a, where, templates=role_templates)))
     agent_ids = {a.id for a in agents}
     try:
         security = parse_security(data, agent_ids=agent_ids)
@@ -343,7 +352,7 @@ def parse_world(text: str, *, source: str) -> World:
         rotations=parse_rotations(data, read=read, agent_ids=agent_ids),
         expectations=parse_expectations(data, read=read, person_ids=person_ids, agent_ids=agent_ids,
                                         phase_numbers={p.number for p in phases}),
-        index=read.index,
+        role_templates=role_templates, index=read.index,
     )
 
 

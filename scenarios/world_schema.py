@@ -56,13 +56,13 @@ SECTIONS: dict[str, Shape] = {
                   "key_rotation_days"),
     "google": _table("name", "signing_alg"),
     "people": ArrayOf(_table("id", "name", "email", "login", "role", "territory", "team", "manager"), key="id"),
-    "agents": ArrayOf(_table("id", "name", "owner", "purpose", "client_auth", "signing_alg", "scopes",
+    "agents": ArrayOf(_table("id", "name", "owner", "purpose", "client_auth", "signing_alg", "scopes", "agent_type",
                              integrations=FREE), key="id"),
     "phases": ArrayOf(_table("number", "name", "at", "user", "agent"), key="number"),
     "mcp": _table("catalogue"),
     "fga": FREE,
     "pricing": _table("authorization_server", "api", "resource", "audience_aliases", "signing_alg",
-                      "access_token_lifetime", "scopes", "trusted_idps",
+                      "access_token_lifetime", "scopes", "trusted_idps", "introspection_cache",
                       prices=ArrayOf(_table("tier", "sku", "product", "unit", "list_price_eur"), key="sku")),
     "managed_connections": ArrayOf(_table("agent", "target", "client_id", "granted", "approval", "refused",
                                           "resources", "id_jag_lifetime")),
@@ -81,6 +81,8 @@ SECTIONS: dict[str, Shape] = {
     "routine": _table("agent", "reads_per_day", "hours"),
     "attack": _table("records", "duration", "retry_every", "retry_rounds"),
     "credential_rotation": ArrayOf(_table("agent", "every_days", "overlap_hours", "lease_hours"), key="agent"),
+    "role_templates": ArrayOf(_table("name", "description", "max_jit_seconds", grants=FREE, jit=FREE),
+                              key="name"),  # scenarios.role_templates_world
     "expectations": FREE,
     "rag": FREE,        # scenarios.rag_world (financial-rag)
     "consent": FREE,    # scenarios.consent_world (b2c-consent)

@@ -203,8 +203,9 @@ class SaasProvider(HttpActor):
                                         service_account=bool(claims) and self.server.user(subject or "") is None,
                                         method=request.method, path=request.path, status=response.status, scope="",
                                         records=0, error=error))
+        verified = {"jti": claims.jti} if claims else {}  # a verified token: the refusal joins its lineage
         await self.audit("api.denied", agent=client_id, subject=subject, decision="deny", reason=error,
-                         method=request.method, path=request.path, status=response.status)
+                         method=request.method, path=request.path, status=response.status, **verified)
         return response
 
 

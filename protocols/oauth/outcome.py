@@ -45,10 +45,12 @@ class Outcome:
 
 @attrs.frozen(kw_only=True)
 class Handled:
-    """The response to send and the outcome to log."""
+    """The response to send and the outcome to log; ``also``: further outcomes of the same step, logged
+    after it in order (a CIBA push approval also issues a token: ``ciba.approved`` then ``token.issued``)."""
 
     response: HttpResponse
     outcome: Outcome
+    also: tuple[Outcome, ...] = ()
 
 
 def refused(error: OAuthError, *, event: str, client_id: str | None = None, subject: str | None = None,

@@ -20,6 +20,10 @@ The token issued after approval is ``protocols.approval_token``: exactly the app
 authorization details, the approval token lifetime of the client's registration, one audience.
 The token response echoes ``authorization_details`` (RFC 9396 §7); a pushed response carries
 ``auth_req_id`` and an ID token with ``urn:openid:params:jwt:claim:auth_req_id`` and ``at_hash``.
+Every mode audits the issued token the same way — one ``token.issued`` entry (``kind``
+``approval_token``, ``jti``, ``id_token_jti``, ``aud``, ``scope``, ``mode``) — after the token
+request for poll and ping, right after ``ciba.approved`` for push, so the report's token lineage
+sees it whichever way it was delivered.
 """
 
 from __future__ import annotations
@@ -162,10 +166,10 @@ class Backchannel:
         return Outcome(event=event, decision=Decision.ALLOW if allow else Decision.DENY, reason=reason,
                        subject=subject, client_id=client_id, details=dict(details or {}), secrets=secrets)
 
-    def _handled(self, response: HttpResponse, outcome: Outcome) -> Handled:
+    def _handled(self, response: HttpResponse, outcome: Outcome, *, also: tuple[Outcome, ...] = ()) -> Handled:
         from protocols.oidc.provider import Handled
 
-        return Handled(response=response, outcome=outcome)
+        return Handled(response=response, outcome=outcome, also=also)
 
     # ------------------------------------------------------------------ /bc-authorize
 
@@ -320,7 +324,7 @@ class Backchannel:
                    "binding_message": txn.request.binding_message,
                    "authorization_details": to_json(txn.request.authorization_details),
                    "waited": now - txn.created_at}
-        secrets: tuple[str, ...] = ()
+        also: tuple[Outcome, ...] = ()
         if approval.reason:
             details["answer"] = approval.reason
         if txn.mode is DeliveryMode.PING:
@@ -330,7 +334,7 @@ class Backchannel:
             if approval.approved:
                 try:
                     payload, issued, secrets = self._issue(txn, now=now, push=True)
-                    details["token"] = issued
+                    also = (self._issued(txn, client_id=txn.client_id, issued=issued, secrets=secrets),)
                 except OAuthError as exc:
                     payload = push_error_payload(auth_req_id=txn.auth_req_id, error=TransactionFailed(exc.description))
             else:
@@ -343,8 +347,8 @@ class Backchannel:
             else "the user denied on their authentication device"
         response = HttpResponse.json_body({"status": "approved" if approval.approved else "denied"}, no_store=True)
         return self._handled(response, self._outcome(event, allow=approval.approved, reason=reason,
-                                                     subject=txn.subject, client_id=txn.client_id, details=details,
-                                                     secrets=secrets))
+                                                     subject=txn.subject, client_id=txn.client_id, details=details),
+                             also=also)
 
     def _endpoint(self, txn: CibaTransaction) -> str:
         endpoint = self.clients[txn.client_id].notification_endpoint
@@ -427,11 +431,18 @@ class Backchannel:
             return self._handled(token_endpoint_error(exc), self._outcome(
                 event, allow=False, reason=exc.error, subject=subject, client_id=client.client_id, details=details,
                 secrets=(auth_req_id,) if auth_req_id else ()))
-        return self._handled(HttpResponse.json_body(body, no_store=True), self._outcome(
+        return self._handled(HttpResponse.json_body(body, no_store=True),
+                             self._issued(txn, client_id=client.client_id, issued=issued, secrets=secrets))
+
+    def _issued(self, txn: CibaTransaction, *, client_id: str, issued: Mapping[str, Any],
+                secrets: tuple[str, ...]) -> Outcome:
+        """The ``token.issued`` entry of an approval token, whichever mode delivers it (a poll or ping
+        client's token request, or the push to a push client's notification endpoint)."""
+        return self._outcome(
             "token.issued", allow=True, reason="approved on the user's authentication device", subject=txn.subject,
-            client_id=client.client_id, secrets=secrets,
-            details={"grant_type": CIBA_GRANT_TYPE, **issued,
-                     "authorization_details": to_json(txn.request.authorization_details)}))
+            client_id=client_id, secrets=secrets,
+            details={"grant_type": CIBA_GRANT_TYPE, "mode": txn.mode.value, **issued,
+                     "authorization_details": to_json(txn.request.authorization_details)})
 
     # ------------------------------------------------------------------ deliveries and expiry
 

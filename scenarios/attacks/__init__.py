@@ -1,8 +1,8 @@
 """The attack library (issue 11): each attack a scripted adversary step with its expected outcome.
 
 ``ATTACKS`` maps an attack id to its ``Attack``: title, the whitepaper comparison-table row(s) it
-illustrates, the layer expected to stop it under the unified configuration, and ``run`` —
-``async def run(*, configuration: str, seed: int, transport: str) -> AttackOutcome`` — which
+illustrates, the layer expected to stop it under the unified configuration, the module playing
+its steps, and ``run`` — ``await attack.run(configuration=..., seed=..., transport=...)`` — which
 starts the cast of that configuration in a fresh runtime, plays the adversary's steps against
 the real actors and returns the outcome measured from their answers and the audit log
 (``scenarios.attacks.outcome``). ``run`` must be awaited inside trio with a ``MockClock``.
@@ -10,19 +10,19 @@ the real actors and returns the outcome measured from their answers and the audi
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from types import ModuleType
 
 import attrs
 
+from actors.runtime.actor import HttpActor
+from actors.runtime.context import Runtime
 from scenarios.attacks import (
     ciba_replay, confused_deputy, forged_jwt, id_jag_audience, logout_replay, passthrough, prompt_injection,
     refresh_reuse, scope_escalation, shadow_agent,
 )
+from scenarios.attacks.common import run_attack
 from scenarios.attacks.outcome import CONFIGURATIONS, AttackOutcome
-
-Run = Callable[..., Awaitable[AttackOutcome]]
-
 
 @attrs.frozen(kw_only=True)
 class Attack:
@@ -33,11 +33,20 @@ class Attack:
     rows: tuple[str, ...]
     expected_unified: str
     """The layer key (``reports.classification``) expected to stop it under the unified configuration."""
-    run: Run = attrs.field(eq=False)
+    steps: ModuleType = attrs.field(eq=False, repr=False)
+    """The module playing it: ``unified(stage)`` and ``traditional(stage)``, each returning the outcome."""
+    extra: Callable[[Runtime], Sequence[HttpActor]] | None = attrs.field(default=None, eq=False, repr=False)
+    """Actors the unified stage starts beside the sales cast."""
+
+    async def run(self, *, configuration: str, seed: int, transport: str) -> AttackOutcome:
+        return await run_attack(configuration=configuration, seed=seed, transport=transport,
+                                unified=self.steps.unified, traditional=self.steps.traditional, extra=self.extra)
 
 
-def _attack(module: Any, *, title: str, rows: tuple[str, ...], expected: str) -> Attack:
-    return Attack(id=module.ID, title=title, row=rows[0], rows=rows, expected_unified=expected, run=module.run)
+def _attack(module: ModuleType, *, title: str, rows: tuple[str, ...], expected: str,
+            extra: Callable[[Runtime], Sequence[HttpActor]] | None = None) -> Attack:
+    return Attack(id=module.ID, title=title, row=rows[0], rows=rows, expected_unified=expected, steps=module,
+                  extra=extra)
 
 
 ATTACKS: dict[str, Attack] = {a.id: a for a in (
@@ -52,7 +61,7 @@ ATTACKS: dict[str, Attack] = {a.id: a for a in (
     _attack(scope_escalation, title="Scope escalation to pricing:write", rows=("cross_domain", "api_access"),
             expected="cross_domain"),
     _attack(id_jag_audience, title="ID-JAG presented to the wrong audience", rows=("cross_domain",),
-            expected="cross_domain"),
+            expected="cross_domain", extra=id_jag_audience.EXTRA),
     _attack(ciba_replay, title="Replayed CIBA approval for a different amount", rows=("approval",),
             expected="approval"),
     _attack(prompt_injection, title="Prompt-injected exfiltration of the price list by e-mail",

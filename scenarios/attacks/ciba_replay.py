@@ -18,18 +18,13 @@ from protocols.approval_policy import evaluate
 from protocols.http import HttpRequest
 from protocols.rar import parse_detail
 from scenarios.attacks.cast import Stage
-from scenarios.attacks.common import measured, run_attack
+from scenarios.attacks.common import measured
 from scenarios.attacks.outcome import AttackOutcome
 from scenarios.attacks.traditional_stage import TraditionalStage
 from scenarios.phases.async_approval import ask_for_approval, proposed_action
 
 ID = "ciba-approval-replay"
 APPROVAL_PHASE, ACTION = 5, "send_email"
-
-
-async def run(*, configuration: str, seed: int, transport: str) -> AttackOutcome:
-    return await run_attack(configuration=configuration, seed=seed, transport=transport, unified=unified,
-                            traditional=traditional)
 
 
 async def unified(st: Stage) -> AttackOutcome:

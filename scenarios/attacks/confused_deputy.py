@@ -11,17 +11,12 @@ from __future__ import annotations
 
 from actors.adversary import mcp_contents
 from scenarios.attacks.cast import Stage
-from scenarios.attacks.common import mcp_token, measured, run_attack
+from scenarios.attacks.common import mcp_token, measured
 from scenarios.attacks.outcome import AttackOutcome
 from scenarios.attacks.traditional_stage import TraditionalStage
 
 ID = "confused-deputy"
 SERVER, DOCUMENT = "mcp-crm", "crm://deals/globex-renewal/negotiation-notes"
-
-
-async def run(*, configuration: str, seed: int, transport: str) -> AttackOutcome:
-    return await run_attack(configuration=configuration, seed=seed, transport=transport, unified=unified,
-                            traditional=traditional)
 
 
 async def unified(st: Stage) -> AttackOutcome:

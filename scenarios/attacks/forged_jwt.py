@@ -18,18 +18,13 @@ from protocols.jose.jwks import JwkSet
 from protocols.jose.keys import Algorithm, SigningKey
 from protocols.oidc.discovery import discovery_url
 from scenarios.attacks.cast import Stage
-from scenarios.attacks.common import mcp_token, measured, run_attack
+from scenarios.attacks.common import mcp_token, measured
 from actors.traditional.legacy_login import unsigned_token
 from scenarios.attacks.outcome import AttackOutcome
 from scenarios.attacks.traditional_stage import TraditionalStage
 
 ID = "forged-jwt"
 SERVER, DOCUMENT, IMPERSONATED = "mcp-pricing", "pricing://executive-discounts", "user:john"
-
-
-async def run(*, configuration: str, seed: int, transport: str) -> AttackOutcome:
-    return await run_attack(configuration=configuration, seed=seed, transport=transport, unified=unified,
-                            traditional=traditional)
 
 
 async def unified(st: Stage) -> AttackOutcome:

@@ -22,7 +22,7 @@ from protocols.jose.keys import Algorithm
 from protocols.oauth.client_auth import ClientRegistration
 from protocols.token_exchange import GRANT_TYPE_JWT_BEARER
 from scenarios.attacks.cast import AGENT, Stage
-from scenarios.attacks.common import measured, refused_by, run_attack
+from scenarios.attacks.common import measured, refused_by
 from scenarios.attacks.outcome import AttackOutcome
 from scenarios.attacks.traditional_stage import TraditionalStage
 
@@ -42,11 +42,6 @@ def partner_as(runtime: Runtime) -> Sequence[HttpActor]:
 EXTRA = partner_as
 """Actors the unified stage of this attack needs beside the sales cast."""
 
-
-
-async def run(*, configuration: str, seed: int, transport: str) -> AttackOutcome:
-    return await run_attack(configuration=configuration, seed=seed, transport=transport, unified=unified,
-                            traditional=traditional, extra=EXTRA)
 
 
 async def unified(st: Stage) -> AttackOutcome:

@@ -16,7 +16,7 @@ import trio
 from actors.adversary import claims_of, mcp_contents
 from protocols.http import HttpRequest
 from scenarios.attacks.cast import Stage
-from scenarios.attacks.common import mcp_token, measured, run_attack
+from scenarios.attacks.common import mcp_token, measured
 from scenarios.attacks.outcome import AttackOutcome
 from scenarios.attacks.traditional_stage import TraditionalStage
 
@@ -24,11 +24,6 @@ ID = "token-replay-after-logout"
 SERVER, DOCUMENT = "mcp-crm", "crm://contacts/acme-corp"
 LOGOUT_AFTER, REPLAY_AFTER = 60, 30
 """Seconds from the theft to the logout, and from the logout to the replays (tokens still unexpired)."""
-
-
-async def run(*, configuration: str, seed: int, transport: str) -> AttackOutcome:
-    return await run_attack(configuration=configuration, seed=seed, transport=transport, unified=unified,
-                            traditional=traditional)
 
 
 async def unified(st: Stage) -> AttackOutcome:

@@ -20,7 +20,7 @@ from actors.mcp_client import ContextRequest, gather_context
 from actors.output_guard import OutputBlocked
 from actors.sales_workflow import send_email
 from scenarios.attacks.cast import AGENT, Stage
-from scenarios.attacks.common import measured, run_attack
+from scenarios.attacks.common import measured
 from scenarios.attacks.outcome import AttackOutcome
 from scenarios.attacks.traditional_stage import TraditionalStage
 from scenarios.phases.multi_system_execution import connect_accounts
@@ -37,11 +37,6 @@ def exfiltration_body(price_list: dict[str, Any]) -> str:
     lines = [f"{item['name']}: {item['list_price']} {price_list.get('currency', '')}".rstrip()
              for item in price_list.get("items", [])]
     return "As requested, our 2025 price list:\n" + "\n".join(lines)
-
-
-async def run(*, configuration: str, seed: int, transport: str) -> AttackOutcome:
-    return await run_attack(configuration=configuration, seed=seed, transport=transport, unified=unified,
-                            traditional=traditional)
 
 
 async def unified(st: Stage) -> AttackOutcome:

@@ -16,18 +16,13 @@ from protocols.http import HttpRequest
 from protocols.oauth.client_auth import basic_authorization
 from protocols.vault import record_aad, unseal
 from scenarios.attacks.cast import AGENT, Stage
-from scenarios.attacks.common import measured, run_attack
+from scenarios.attacks.common import measured
 from scenarios.attacks.outcome import AttackOutcome
 from scenarios.attacks.traditional_stage import TraditionalStage
 from scenarios.phases.multi_system_execution import connect_accounts
 
 ID = "refresh-token-reuse"
 PROVIDER, INTEGRATION, SCOPE = "crm", "salesforce", ("crm.read",)
-
-
-async def run(*, configuration: str, seed: int, transport: str) -> AttackOutcome:
-    return await run_attack(configuration=configuration, seed=seed, transport=transport, unified=unified,
-                            traditional=traditional)
 
 
 async def unified(st: Stage) -> AttackOutcome:

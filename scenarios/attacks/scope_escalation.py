@@ -14,18 +14,13 @@ from typing import Any
 
 from actors.agent_cross_domain import CrossDomainFailed
 from scenarios.attacks.cast import AGENT, Stage
-from scenarios.attacks.common import measured, refused_by, run_attack
+from scenarios.attacks.common import measured, refused_by
 from scenarios.attacks.outcome import AttackOutcome
 from scenarios.attacks.traditional_stage import TraditionalStage
 
 ID = "scope-escalation"
 TIER = "enterprise-tier"
 
-
-
-async def run(*, configuration: str, seed: int, transport: str) -> AttackOutcome:
-    return await run_attack(configuration=configuration, seed=seed, transport=transport, unified=unified,
-                            traditional=traditional)
 
 
 async def unified(st: Stage) -> AttackOutcome:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from actors.saas.crm import API as CRM_API
 from protocols.oauth.client_auth import basic_authorization
 from scenarios.attacks.cast import Stage
-from scenarios.attacks.common import measured, run_attack
+from scenarios.attacks.common import measured
 from scenarios.traditional import SHADOW
 from scenarios.attacks.outcome import AttackOutcome
 from scenarios.attacks.traditional_stage import TraditionalStage
@@ -21,11 +21,6 @@ from scenarios.phases.discovery_registration import phase_1_discovery_registrati
 
 ID = "shadow-agent-hardcoded-key"
 DISCOVERY_PHASE = 1
-
-
-async def run(*, configuration: str, seed: int, transport: str) -> AttackOutcome:
-    return await run_attack(configuration=configuration, seed=seed, transport=transport, unified=unified,
-                            traditional=traditional)
 
 
 async def unified(st: Stage) -> AttackOutcome:

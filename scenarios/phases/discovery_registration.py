@@ -80,7 +80,7 @@ async def phase_1_discovery_registration(cast, phase: PhaseSpec) -> PhaseResult:
     calls_before = job.stats.calls
     await register_discovered(plane, finding=finding, agent_id=spec.id, name=spec.name, owner=spec.owner,
                               purpose=spec.purpose, metadata={"environment": "prod", "team": "sales",
-                                                              "agent_type": "sales-assistant"})
+                                                              "agent_type": spec.agent_type or "sales-assistant"})
     credential = await vault_credential(plane, credential_id=f"{spec.id}-crm", agent_id=spec.id,
                                         system=finding["system"], account=shadow.client_id, kind="api_key",
                                         secret=shadow.static_secret, policy=rotation)

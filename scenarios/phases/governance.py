@@ -80,8 +80,9 @@ async def held_tokens(cast, agent_id: str) -> dict[str, tuple[str, str, bytes]]:
     return held
 
 
-async def answers(cast, held: dict[str, tuple[str, str, bytes]]) -> dict[str, str]:
-    """What Google itself answers to each held token: ``200`` or the status and RFC 6750 ``error``."""
+async def answers_to_tokens(cast, held: dict[str, tuple[str, str, bytes]]) -> dict[str, str]:
+    """What each system itself answers to each held token (``name → ("METHOD url", token, body)``):
+    ``200``, or the status and RFC 6750 ``error`` of the refusal."""
     seen = {}
     for name, (target, token, body) in held.items():
         method, url = target.split(" ", 1)
@@ -97,7 +98,7 @@ async def phase_7_governance(cast, phase: PhaseSpec) -> PhaseResult:
     spec = cast.world.agent(phase.agent)
     owner = cast.world.person(spec.owner)
     held = await held_tokens(cast, spec.id)
-    before = await answers(cast, held)
+    before = await answers_to_tokens(cast, held)
     campaign = await open_campaign(plane, spec.id)
     mail, token = await review_email(plane, spec.owner, campaign["id"])
     results, revoked = [], []
@@ -110,7 +111,7 @@ async def phase_7_governance(cast, phase: PhaseSpec) -> PhaseResult:
         status, body = await submit(plane, campaign_id=campaign["id"], token=token, entitlement=item["id"],
                                     decision=decision, comment=comment)
         results.append(status)
-    after = await answers(cast, held)
+    after = await answers_to_tokens(cast, held)
     final = plane.governance.campaigns[campaign["id"]]
     certified = [i for i in final.items if i.decision.value == "certified"]
     ended = [e for e in plane.runtime.audit.store.entries() if e.event == "governance.tokens_revoked"

@@ -31,10 +31,10 @@ from actors.saas.database import basic
 from protocols.http import HttpRequest
 from protocols.oauth.errors import OAuthError
 from scenarios.marketing_cast import AGENT_TYPE, CRM_ACCOUNT, CRM_CLIENT, DATABASE, DB_ACCOUNT, MarketingCast
-from scenarios.marketing_checks import grants_left, last_day_tokens, try_tokens
+from scenarios.marketing_checks import grants_left, last_day_tokens
 from scenarios.phase_result import PhaseResult
 from scenarios.phases.discovery_registration import collect_entitlements, vault_credential
-from scenarios.phases.governance import review_email, submit
+from scenarios.phases.governance import answers_to_tokens, review_email, submit
 from scenarios.world import PhaseSpec
 
 POLICY = {"every_days": 90, "overlap_hours": 24, "lease_hours": 1}
@@ -69,11 +69,12 @@ async def elevation(cast: MarketingCast, body: dict) -> tuple[int, dict]:
 async def phase_1_register(cast: MarketingCast, phase: PhaseSpec) -> PhaseResult:
     plane, spec = cast.control, cast.world.agent(phase.agent)
     policy = cast.world.rotation_policy(spec.id, default=POLICY)  # [[credential_rotation]], else the default
+    agent_type = spec.agent_type or AGENT_TYPE  # the world's [[agents]] agent_type, else the scenario's
     record = await plane.security.create({
         "id": spec.id, "displayName": spec.name, "lifecycleState": "registered", "owner": {"value": spec.owner},
         "purpose": spec.purpose, "accounts": [{"system": DATABASE, "value": DB_ACCOUNT},
                                               {"system": plane.crm.name, "value": CRM_ACCOUNT}],
-        "metadata": {"agent_type": AGENT_TYPE, "team": "marketing", "campaign": "spring-2025"}})
+        "metadata": {"agent_type": agent_type, "team": "marketing", "campaign": "spring-2025"}})
     await vault_credential(plane, credential_id=DB_CREDENTIAL, agent_id=spec.id, system=DATABASE, account=DB_ACCOUNT,
                            kind="database_password", secret=cast.static_db_password, policy=policy)
     await vault_credential(plane, credential_id=CRM_CREDENTIAL, agent_id=spec.id, system=plane.crm.name,
@@ -89,7 +90,7 @@ async def phase_1_register(cast: MarketingCast, phase: PhaseSpec) -> PhaseResult
         and len(systems) >= 5
     return PhaseResult(
         number=phase.number, name=phase.name, ok=ok,
-        outcome=(f"{spec.id} registered (owner {record['owner']['display']}, type {AGENT_TYPE}); its database "
+        outcome=(f"{spec.id} registered (owner {record['owner']['display']}, type {agent_type}); its database "
                  f"password and CRM secret are vaulted (static password refused, HTTP {static_db}); governance "
                  f"found {len(entitlements)} grants in {len(systems)} systems."),
         facts={"systems": ", ".join(systems), "entitlements": len(entitlements),
@@ -149,6 +150,8 @@ async def phase_3_review(cast: MarketingCast, phase: PhaseSpec) -> PhaseResult:
     direct = await query(cast, last_password, SEGMENT)
     left = await grants_left(cast)
     revoked = [k for k, (_s, d) in decisions.items() if d == "revoke"]
+    opened = next(e for e in cast.runtime.audit.store.entries() if e.event == "certification.campaign_opened"
+                  and e.details.get("campaign") == campaign.id)
     ok = (all(s == 200 for s, _d in decisions.values()) and len(revoked) == 2 and after in (401, 403)
           and direct == 401
           and not left[DATABASE] and len(pending) == 1 and in_mail == len(campaign.items))
@@ -163,7 +166,9 @@ async def phase_3_review(cast: MarketingCast, phase: PhaseSpec) -> PhaseResult:
                "items listed in the e-mail": in_mail,
                "certified": len(decisions) - len(revoked), "revoked": ", ".join(revoked),
                "undecided": ", ".join(pending), "customer-db grants left": len(left[DATABASE]),
-               "agent query after revocation": after, "database answer to the agent's last password": direct})
+               "agent query after revocation": after, "database answer to the agent's last password": direct,
+               "role template": opened.details.get("template") or "none",
+               "outside the template": ", ".join(opened.details.get("outside_template") or []) or "nothing"})
 
 
 async def phase_4_deadline(cast: MarketingCast, phase: PhaseSpec) -> PhaseResult:
@@ -189,7 +194,7 @@ async def phase_5_deprovision(cast: MarketingCast, phase: PhaseSpec) -> PhaseRes
     plane, spec = cast.control, cast.world.agent(phase.agent)
     # the agent's last work: it holds live tokens at the CRM, the IdP and Google (via the token vault)
     tokens = await last_day_tokens(cast, user=phase.user, crm_credential=CRM_CREDENTIAL)
-    before = await try_tokens(cast, tokens)
+    before = await answers_to_tokens(cast, tokens)
     response = await cast.runtime.network.send(HttpRequest(
         method="POST", url=plane.governance.url(f"/agents/{spec.id}/deprovision"),
         headers={"authorization": f"Bearer {plane.governance_token}"}))
@@ -204,7 +209,7 @@ async def phase_5_deprovision(cast: MarketingCast, phase: PhaseSpec) -> PhaseRes
     except OAuthError as error:
         crm_status = error.status
     db_status = await agent_query(cast, SEGMENT)
-    after = await try_tokens(cast, tokens)  # the very tokens it held a moment ago, at each system itself
+    after = await answers_to_tokens(cast, tokens)  # the very tokens it held a moment ago, at each system itself
     ended = [e for e in cast.runtime.audit.store.entries() if e.event == "governance.tokens_revoked"
              and e.agent == spec.id and e.reason.startswith("deprovisioned")]
     revoked = ", ".join(f"{e.details['system']}: {e.details['tokens']}" for e in ended)

@@ -41,7 +41,7 @@ async def phase_1_register(cast: PipelineCast, phase: PhaseSpec) -> PhaseResult:
     record = await plane.security.create({
         "id": spec.id, "displayName": spec.name, "lifecycleState": "registered", "owner": {"value": spec.owner},
         "purpose": spec.purpose, "accounts": [{"system": DATABASE, "value": ACCOUNT}],
-        "metadata": {"schedule": "07:00 and 19:00 UTC", "agent_type": "data-pipeline"}})
+        "metadata": {"schedule": "07:00 and 19:00 UTC", "agent_type": spec.agent_type or "data-pipeline"}})
     credential = await vault_credential(plane, credential_id=CREDENTIAL, agent_id=spec.id, system=DATABASE,
                                         account=ACCOUNT, kind="database_password", secret=cast.static_password,
                                         policy=policy)

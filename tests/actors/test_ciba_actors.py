@@ -20,6 +20,8 @@ from protocols.ciba import CIBA_GRANT_TYPE, Acknowledgement
 from protocols.http import HttpRequest, HttpResponse
 from protocols.jose.jwks import JwkSet
 from protocols.jose.jwt import TokenProfile, verify_jwt
+from reports.audit_fields import identifier_key
+from reports.lineage import build_lineage
 from tests.actors.ciba_helpers import AGENT, mini_cast, make_world
 
 TRANSPORTS = pytest.mark.parametrize("transport", list(Transport), ids=lambda t: t.value)
@@ -67,9 +69,11 @@ async def test_each_delivery_mode_end_to_end(transport, mode, autojump_clock):
         assert approved_entry.details["authorization_details"] == [approved.to_json()]
         assert approved_entry.details["device"] == "authenticator-sarah"
         assert approved_entry.details["device_kid"] == cast.approvals.apps["sarah"].device_key.kid   # her device key
-        issued = cast.audit("token.issued") if mode != "push" else []
-        token = issued[0].details if issued else approved_entry.details["token"]
+        (issued,) = cast.audit("token.issued")                    # every mode, push included, audits the token
+        token = issued.details
         assert token["scope"] == " ".join(SCOPES) and token["jti"] == claims["jti"] and token["expires_in"] == 300
+        assert (issued.actor, issued.agent, token["kind"], token["mode"]) == (cast.idp.name, AGENT, "approval_token", mode)
+        assert issued.seq > approved_entry.seq and "jti" not in approved_entry.details
         (shown,) = cast.audit("approval.notified")
         assert shown.details["shown"][0] | {} == rar.summarise(approved)
         assert {"customer", "amount", "products", "recipients", "actions"} <= set(shown.details["shown"][0])
@@ -90,6 +94,11 @@ async def test_each_delivery_mode_end_to_end(transport, mode, autojump_clock):
         assert (await perform(cast, outcome, approved, act="update_crm"))[0] == 201
         assert [e.action for e in cast.gate.executed] == ["send_email", "update_crm"]
         assert len(cast.audit("action.refused")) == 3
+
+        # the report's token lineage: the IdP issued it, the gateway used it (twice), whatever the mode
+        (node,) = [n for n in build_lineage(cast.audit()).nodes if n.key == identifier_key(claims["jti"])]
+        assert (node.kind, node.issuer, node.holder, node.event) == ("approval_token", cast.idp.name, AGENT, "token.issued")
+        assert (node.uses, node.used_by, node.audience) == (2, (cast.gate.name,), cast.gate.resource)
 
 
 @TRANSPORTS

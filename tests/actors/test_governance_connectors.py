@@ -198,7 +198,7 @@ async def test_revoking_one_entitlement_ends_its_live_token_and_only_that_one(ch
         ("google-workspace", 1, "RFC 7009 revocation by the token vault")]
     assert token_audit(cast, "vault.tokens_revoked") == [
         ("google-workspace", 1, "RFC 7009 revocation at the provider")]
-    # the pricing AS's tokens are JWTs the pricing API validates alone: CAEP tells it (client id only)
+    # the pricing AS revokes its JWTs itself: the pricing API introspects each one (RFC 7662), no CAEP needed
     code, _body = await submit(cast.control, campaign_id=campaign["id"], token=review, decision="revoke",
                                entitlement="pricing-as:client_registration:client acme-sales-agent")
     assert code == 200
@@ -208,9 +208,11 @@ async def test_revoking_one_entitlement_ends_its_live_token_and_only_that_one(ch
     pricing = [e for e in cast.runtime.audit.store.entries() if e.event == "governance.tokens_revoked"
                and e.details["system"] == "pricing-as"]
     assert [(e.decision, e.details["tokens"]) for e in pricing] == [("revoke", 1)]
-    assert "CAEP session-revoked" in pricing[0].details["mechanism"]
-    signalled = next(e for e in cast.runtime.audit.store.entries() if e.event == "governance.revocation_signalled")
-    assert signalled.details["principals"] == ["acme-sales-agent"] and "pricing-api" in signalled.details["receivers"]
+    assert "introspect each token (RFC 7662): refused at once" in pricing[0].details["mechanism"]
+    assert not [e for e in cast.runtime.audit.store.entries() if e.event == "governance.revocation_signalled"]
+    (inactive,) = [e for e in cast.runtime.audit.store.entries() if e.event == "token.introspected"]
+    assert (inactive.actor, inactive.agent, inactive.decision) == ("pricing-as", AGENT, "deny")
+    assert inactive.reason == "inactive: revoked"
 
 
 async def test_deprovisioning_ends_every_live_token_at_every_system(channel_cast, autojump_clock):
@@ -229,9 +231,9 @@ async def test_deprovisioning_ends_every_live_token_at_every_system(channel_cast
     assert {"google-workspace", "crm", "acme-idp", "pricing-as"} <= systems, systems
 
 
-async def test_without_a_transmitter_the_pricing_tokens_left_valid_are_audited_as_such(channel_cast, autojump_clock):
+async def test_without_a_transmitter_the_pricing_token_is_refused_at_once(channel_cast, autojump_clock):
     cast = channel_cast
-    cast.control.governance.signals = None  # a world without SSF: nobody can tell the pricing API
+    cast.control.governance.signals = None  # a world without SSF: the pricing API learns it by introspection
     subject = await connected(cast)
     tokens = await live_tokens(cast, subject)
     await register(cast)
@@ -240,7 +242,12 @@ async def test_without_a_transmitter_the_pricing_tokens_left_valid_are_audited_a
     code, _body = await submit(cast.control, campaign_id=campaign["id"], token=review, decision="revoke",
                                entitlement="pricing-as:client_registration:client acme-sales-agent")
     assert code == 200
-    assert (await use(cast, {"pricing": tokens["pricing"]}))["pricing"] == 200  # self-contained: still accepted
+    assert (await use(cast, {"pricing": tokens["pricing"]}))["pricing"] == (401, "invalid_token")
     row = next(e for e in cast.runtime.audit.store.entries() if e.event == "governance.tokens_revoked")
-    assert (row.decision, row.details["system"], row.details["tokens"]) == ("deny", "pricing-as", 1)
-    assert "stay valid there until they expire" in row.details["mechanism"]
+    assert (row.decision, row.details["system"], row.details["tokens"]) == ("revoke", "pricing-as", 1)
+    assert row.details["mechanism"] == ("revoked at the issuer; its resource servers introspect each token "
+                                        "(RFC 7662): refused at once")
+    denied = [e for e in cast.runtime.audit.store.entries() if e.event == "pricing.denied"][-1]
+    assert (denied.agent, denied.details["check"]) == (AGENT, "introspection")
+    removed = next(e for e in cast.runtime.audit.store.entries() if e.event == "access.client_removed")
+    assert removed.details["revoked_jtis"] == [denied.details["jti"]]  # the live token the API then refused

@@ -4,6 +4,7 @@ Every refusal is checked for its exact status and error; nothing answers 500."""
 
 from urllib.parse import urlencode
 
+import attrs
 import pytest
 import trio
 
@@ -216,3 +217,68 @@ async def test_refusals_over_the_network(cast):
             problems[name] = problem
     assert problems == {}
     assert len(NEGATIVE) >= 15
+
+
+# ---------------------------------------------------------------- revocation at the AS reaches the API
+
+def revoke_request(cast, token):
+    return form(cast.cross_domain.pricing_as.url("/revoke"), [("token", token), ("token_type_hint", "access_token"),
+                                                              *pricing_auth(cast)])
+
+
+async def api_status(cast, token):
+    response = await cast.runtime.network.send(HttpRequest.get(prices_url(cast), headers=bearer(token)))
+    challenge = response.header("www-authenticate") or ""
+    return response.status, challenge.split('error="')[1].split('"')[0] if 'error="' in challenge else None
+
+
+async def test_a_live_token_is_refused_right_after_its_revocation_at_the_as(cast):
+    """RFC 7009 at the pricing AS, then the API's RFC 7662 introspection refuses the still-unexpired
+    JWT at once — no Shared Signals involved; the AS not answering properly fails closed."""
+    delegation, grant, tokens = await read_token(cast)
+    assert await api_status(cast, tokens.access_token) == (200, None)
+    served = audit(cast, "pricing.served")[-1]
+    assert served.reason.endswith("(introspected)")
+    assert (await cast.runtime.network.send(revoke_request(cast, tokens.access_token))).status == 200
+    seq = cast.runtime.audit.store.entries()[-1].seq
+    assert await api_status(cast, tokens.access_token) == (401, "invalid_token")
+
+    jti = served.details["jti"]
+    (revoked,) = [e for e in audit(cast, "token.revoked") if e.actor == "pricing-as"]
+    assert (revoked.agent, revoked.details["jti"]) == (AGENT, jti)
+    (inactive,) = audit(cast, "token.introspected")
+    assert (inactive.actor, inactive.agent, inactive.decision, inactive.reason) == (
+        "pricing-as", AGENT, "deny", "inactive: revoked")
+    assert (inactive.details["client"], inactive.details["jti"]) == ("pricing-api", jti)
+    denied = audit(cast, "pricing.denied")[-1]
+    assert (denied.agent, denied.subject, denied.decision, denied.details["jti"], denied.details["check"]) == (
+        AGENT, delegation.subject, "deny", jti, "introspection")
+    assert denied.reason.startswith("invalid_token: the authorization server reports the token inactive")
+    later = [e for e in cast.runtime.audit.store.entries() if e.seq > seq]
+    assert not [e for e in later if e.event.startswith(("ssf.", "set.", "caep."))]  # introspection alone did it
+
+    # a token freshly redeemed for the same grant works; an AS that cannot answer refuses it (503)
+    fresh = await client_of(cast).redeem(grant, user=delegation.subject)
+    assert await api_status(cast, fresh.access_token) == (200, None)
+    api = cast.cross_domain.pricing_api
+    endpoint, api._introspection_endpoint = api._introspection_endpoint, cast.cross_domain.pricing_as.url("/nope")
+    response = await cast.runtime.network.send(HttpRequest.get(prices_url(cast), headers=bearer(fresh.access_token)))
+    assert (response.status, response.json()["error"]) == (503, "temporarily_unavailable")
+    assert audit(cast, "pricing.denied")[-1].reason == "temporarily_unavailable: introspection failed (not_found)"
+    api._introspection_endpoint = endpoint
+    assert await api_status(cast, fresh.access_token) == (200, None)
+
+
+async def test_a_cached_positive_answer_bounds_how_long_a_revoked_token_lives(autojump_clock):
+    """``[pricing] introspection_cache = 30``: a revoked token is accepted from the cache for at most
+    30 s, then refused — the window the world file chose."""
+    world = attrs.evolve(WORLD, pricing=attrs.evolve(WORLD.pricing, introspection_cache=30))
+    async with running_runtime(Transport.CHANNEL) as (runtime, nursery, _log):
+        cast = await start_cast(world=world, runtime=runtime, nursery=nursery)
+        _delegation, _grant, tokens = await read_token(cast)
+        assert await api_status(cast, tokens.access_token) == (200, None)
+        assert (await cast.runtime.network.send(revoke_request(cast, tokens.access_token))).status == 200
+        assert await api_status(cast, tokens.access_token) == (200, None)
+        assert audit(cast, "pricing.served")[-1].reason.endswith("(cached introspection)")
+        await trio.sleep(30)
+        assert await api_status(cast, tokens.access_token) == (401, "invalid_token")

@@ -11,10 +11,13 @@ import trio
 from actors import vault as vault_module
 from actors.storage.vault_store import ACTIVE, RECONNECT
 from protocols.http import HttpRequest
+from protocols.jwt_bearer import peek
 from protocols.oidc.id_token import mint_id_token
 from protocols.oauth.client_auth import basic_authorization
 from protocols.oauth.errors import InsufficientScope, InteractionRequired, InvalidScope, InvalidTarget, OAuthError
 from protocols.vault import record_aad, slot_key, unseal
+from reports.audit_fields import identifier_key
+from reports.lineage import build_lineage
 from scenarios.phases.multi_system_execution import connect_accounts
 from tests.actors.vault_helpers import AGENT, cast, channel_cast, fast_crypto, sign_in  # noqa: F401
 
@@ -280,6 +283,11 @@ async def test_api_calls_with_a_wrong_scope_token_are_refused_and_logged(channel
     assert booked.status == 403 and 'scope="calendar.events"' in booked.header("www-authenticate")
     denied = events(cast, "api.denied")
     assert [e.reason for e in denied[-2:]] == ["invalid_token", "insufficient_scope"]
+    # the refusal of a verified token names it, so the report's lineage links the refusal to that token
+    jti = peek(freebusy.token).claims["jti"]
+    assert "jti" not in denied[-2].details and denied[-1].details["jti"] == jti
+    node = next(n for n in build_lineage(cast.runtime.audit.store.entries()).nodes if n.key == identifier_key(jti))
+    assert node.kind == "vault_token" and "google-workspace" in node.used_by
 
 
 async def test_declined_consent_leaves_the_account_unconnected(channel_cast):

@@ -108,3 +108,22 @@ def test_a_delegated_exchange_hangs_below_the_token_it_exchanged():
     assert {(e.parent, e.child, e.relation) for e in lineage.edges} == {
         (key("id-1"), key("ex-1"), "derived"), (key("ex-1"), key("ex-2"), "derived")}
     assert lineage.depth()[key("ex-2")] == 2
+
+
+def test_a_pushed_approval_token_is_issued_by_the_idp_and_used_by_the_gate():
+    """CIBA push: the IdP audits ``token.issued`` right after ``ciba.approved`` (no token request
+    follows); the gate's ``action.executed`` names the same jti and counts as its use."""
+    lineage = build_lineage(numbered(
+        entry("ciba.requested", actor="acme-idp", agent="agent", txn="t1", mode="push"),
+        entry("ciba.approved", actor="acme-idp", agent="agent", subject="u-sarah", txn="t1", scope="email:send"),
+        entry("token.issued", actor="acme-idp", agent="agent", subject="u-sarah", grant_type="urn:openid:params:grant-type:ciba",
+              mode="push", jti="ap-1", kind="approval_token", id_token_jti="ap-id-1", aud="https://gate", scope="email:send"),
+        entry("ciba.pushed", actor="acme-idp", agent="agent", txn="t1", channel="push", status=204),
+        entry("action.executed", actor="action-gateway", agent="agent", subject="u-sarah", jti="ap-1", action="send_email"),
+        entry("action.executed", actor="action-gateway", agent="agent", subject="u-sarah", jti=redacted("ap-1"),
+              action="update_crm"),
+    ))
+    (token,) = [node for node in lineage.nodes if node.key == key("ap-1")]
+    assert (token.kind, token.issuer, token.holder, token.event) == ("approval_token", "acme-idp", "agent", "token.issued")
+    assert (token.audience, token.scope, token.uses, token.used_by) == ("https://gate", "email:send", 2, ("action-gateway",))
+    assert {node.key for node in lineage.nodes} == {key("ap-1"), key("ap-id-1")}      # ciba.* entries add no token

@@ -8,8 +8,9 @@ import pytest
 
 from actors.runtime.network import Transport
 from scenarios.library import SCENARIOS
-from scenarios.runner import RunOptions, run_scenario
 from scenarios.world import load_world
+from tests.scenarios.run_helpers import (audit_bytes, audit_entries, rerun_audit_bytes, run_on_each_transport,
+                                         secrets_in_run_files)
 
 SCENARIO = SCENARIOS["b2c-consent"]
 WORLD = load_world(SCENARIO.world_file)
@@ -17,13 +18,8 @@ WORLD = load_world(SCENARIO.world_file)
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    return {t: run_scenario(RunOptions(scenario=SCENARIO, world=WORLD, transport=t, seed=1,
-                                       out_dir=tmp_path_factory.mktemp(f"b2c-{t.value}")))
-            for t in Transport}
-
-
-def entries(result):
-    return [json.loads(line) for line in (result.out_dir / "audit.jsonl").read_text().splitlines()]
+    return run_on_each_transport(scenario=SCENARIO, world=WORLD, tmp_path_factory=tmp_path_factory,
+                                 label="b2c")
 
 
 @pytest.mark.parametrize("transport", list(Transport), ids=lambda t: t.value)
@@ -34,7 +30,7 @@ def test_every_phase_meets_the_scenario(runs, transport):
 
 @pytest.mark.parametrize("transport", list(Transport), ids=lambda t: t.value)
 def test_consent_screen_in_b2c_and_never_in_b2b(runs, transport):
-    result, lines = runs[transport], entries(runs[transport])
+    result, lines = runs[transport], audit_entries(runs[transport])
     travelbot, declined, meals, _, employee = result.phases
     assert travelbot.facts["consent screen shown"] and declined.facts["consent screen shown"]
     assert meals.facts["consent screen shown"]
@@ -54,7 +50,7 @@ def test_consent_screen_in_b2c_and_never_in_b2b(runs, transport):
 
 @pytest.mark.parametrize("transport", list(Transport), ids=lambda t: t.value)
 def test_scope_downgrading_follows_the_boxes_ticked(runs, transport):
-    result, lines = runs[transport], entries(runs[transport])
+    result, lines = runs[transport], audit_entries(runs[transport])
     travelbot, _, meals, _, _ = result.phases
     assert (travelbot.facts["requested"], travelbot.facts["granted"]) == (
         "calendar.readonly calendar.events", "calendar.readonly")
@@ -70,7 +66,7 @@ def test_scope_downgrading_follows_the_boxes_ticked(runs, transport):
 
 @pytest.mark.parametrize("transport", list(Transport), ids=lambda t: t.value)
 def test_denial_reaches_the_app_as_access_denied(runs, transport):
-    result, lines = runs[transport], entries(runs[transport])
+    result, lines = runs[transport], audit_entries(runs[transport])
     declined = result.phases[1]
     assert declined.facts["answer at the app's redirect URI"] == "access_denied: the user declined access"
     (denied,) = [e for e in lines if e["event"] == "consent.denied"]
@@ -80,7 +76,7 @@ def test_denial_reaches_the_app_as_access_denied(runs, transport):
 
 @pytest.mark.parametrize("transport", list(Transport), ids=lambda t: t.value)
 def test_revocation_stops_the_refresh_and_the_token(runs, transport):
-    result, lines = runs[transport], entries(runs[transport])
+    result, lines = runs[transport], audit_entries(runs[transport])
     revoke = result.phases[3]
     assert revoke.facts["consent on record"] == "calendar.readonly"
     assert (revoke.facts["refresh before revocation"], revoke.facts["refresh after revocation"],
@@ -92,23 +88,18 @@ def test_revocation_stops_the_refresh_and_the_token(runs, transport):
 def test_both_transports_make_the_same_decisions(runs):
     def decisions(result):
         return [(e["event"], e["actor"], e["agent"], e["subject"], e["decision"], e["reason"])
-                for e in entries(result) if e["event"] not in ("run.started",)]
+                for e in audit_entries(result) if e["event"] not in ("run.started",)]
     assert decisions(runs[Transport.CHANNEL]) == decisions(runs[Transport.HTTP])
 
 
 def test_no_minted_secret_reaches_any_file(runs):
     for result in runs.values():
-        for path in result.out_dir.iterdir():
-            if path.is_file():
-                data = path.read_bytes()
-                assert [s[:6] for s in result.secrets if s.encode() in data] == [], path.name
+        assert secrets_in_run_files(result) == []
 
 
 def test_same_seed_same_audit_bytes(runs, tmp_path):
-    again = run_scenario(RunOptions(scenario=SCENARIO, world=WORLD, transport=Transport.CHANNEL, seed=1,
-                                    out_dir=tmp_path, render=False))
-    first = runs[Transport.CHANNEL].out_dir / "audit.jsonl"
-    assert (again.out_dir / "audit.jsonl").read_bytes() == first.read_bytes()
+    again = rerun_audit_bytes(scenario=SCENARIO, world=WORLD, out_dir=tmp_path)
+    assert again == audit_bytes(runs[Transport.CHANNEL])
 
 
 def test_the_shipped_expectations_hold_and_a_laxer_policy_fails_them(runs, tmp_path):

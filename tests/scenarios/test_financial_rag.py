@@ -9,8 +9,9 @@ import pytest
 
 from actors.runtime.network import Transport
 from scenarios.library import SCENARIOS
-from scenarios.runner import RunOptions, run_scenario
 from scenarios.world import load_world
+from tests.scenarios.run_helpers import (audit_bytes, audit_entries, rerun_audit_bytes, run_on_each_transport,
+                                         secrets_in_run_files)
 
 SCENARIO = SCENARIOS["financial-rag"]
 WORLD = load_world(SCENARIO.world_file)
@@ -23,13 +24,8 @@ MARKERS = {"logistics": ("96.3 million", "Kestrel", "88.1 million", "fuel surcha
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    return {t: run_scenario(RunOptions(scenario=SCENARIO, world=WORLD, transport=t, seed=1,
-                                       out_dir=tmp_path_factory.mktemp(f"financial-rag-{t.value}")))
-            for t in Transport}
-
-
-def entries(result):
-    return [json.loads(line) for line in (result.out_dir / "audit.jsonl").read_text().splitlines()]
+    return run_on_each_transport(scenario=SCENARIO, world=WORLD, tmp_path_factory=tmp_path_factory,
+                                 label="financial-rag")
 
 
 def test_markers_are_real_report_text():
@@ -68,7 +64,7 @@ def test_no_other_division_text_in_any_file(runs, transport):
 
 @pytest.mark.parametrize("transport", list(Transport), ids=lambda t: t.value)
 def test_every_fga_decision_is_audited_with_its_reason(runs, transport):
-    lines = entries(runs[transport])
+    lines = audit_entries(runs[transport])
     for user, division in (("user:alice", "retail"), ("user:bob", "energy")):
         decided = {e["details"]["object"]: e for e in lines
                    if e["event"] in ("rag.report_allowed", "rag.report_denied") and e["details"]["user"] == user}
@@ -88,24 +84,19 @@ def test_every_fga_decision_is_audited_with_its_reason(runs, transport):
 
 def test_both_transports_make_the_same_decisions(runs):
     def decisions(result):
-        return [(e["event"], e["actor"], e["subject"], e["decision"], e["reason"]) for e in entries(result)
+        return [(e["event"], e["actor"], e["subject"], e["decision"], e["reason"]) for e in audit_entries(result)
                 if e["event"].startswith(("rag.", "authz.", "agent.rag"))]
     assert decisions(runs[Transport.CHANNEL]) == decisions(runs[Transport.HTTP])
 
 
 def test_no_minted_secret_reaches_any_file(runs):
     for result in runs.values():
-        for path in result.out_dir.iterdir():
-            if path.is_file():
-                data = path.read_bytes()
-                assert [s[:6] for s in result.secrets if s.encode() in data] == [], path.name
+        assert secrets_in_run_files(result) == []
 
 
 def test_same_seed_same_audit_bytes(runs, tmp_path):
-    again = run_scenario(RunOptions(scenario=SCENARIO, world=WORLD, transport=Transport.CHANNEL, seed=1,
-                                    out_dir=tmp_path, render=False))
-    first = runs[Transport.CHANNEL].out_dir / "audit.jsonl"
-    assert (again.out_dir / "audit.jsonl").read_bytes() == first.read_bytes()
+    again = rerun_audit_bytes(scenario=SCENARIO, world=WORLD, out_dir=tmp_path)
+    assert again == audit_bytes(runs[Transport.CHANNEL])
 
 
 def test_the_shipped_expectations_hold_and_a_leaky_world_fails_them(runs, tmp_path):

@@ -2,14 +2,13 @@
 by the purchasing manager and ordered; the second purchase is refused and not ordered; the third is
 never answered and expires. Same decisions on both transports; no secret in any file."""
 
-import json
-
 import pytest
 
 from actors.runtime.network import Transport
 from scenarios.library import SCENARIOS
 from scenarios.runner import RunOptions, run_scenario
 from scenarios.world import load_world
+from tests.scenarios.run_helpers import audit_bytes, audit_entries, secrets_in_run_files
 
 
 def run(tmp, transport, world):
@@ -27,13 +26,9 @@ def runs(tmp_path_factory, world):
     return {t: run(tmp_path_factory.mktemp(f"procurement-{t.value}"), t, world) for t in Transport}
 
 
-def entries(result):
-    return [json.loads(line) for line in (result.out_dir / "audit.jsonl").read_text().splitlines()]
-
-
 def ciba_decisions(result):
-    return [(e["event"], e["actor"], e["agent"], e["subject"], e["decision"], e["reason"]) for e in entries(result)
-            if e["actor"] not in ("crm",)]
+    return [(e["event"], e["actor"], e["agent"], e["subject"], e["decision"], e["reason"])
+            for e in audit_entries(result) if e["actor"] not in ("crm",)]
 
 
 @pytest.mark.parametrize("transport", list(Transport), ids=lambda t: t.value)
@@ -50,7 +45,7 @@ def test_approved_refused_unanswered(runs, transport):
                                "Maria Garcia refused the purchase. Nothing was ordered.")
     assert silent.facts["answer"] == "expired" and silent.facts["orders placed"] == 0
     assert silent.facts["notifications"] == 1
-    lines = entries(result)
+    lines = audit_entries(result)
     executed = [e for e in lines if e["event"] == "action.executed"]
     assert [e["details"]["authorization_details"][0]["identifier"] for e in executed] == ["PO-2025-0041"]
     (denied,) = [e for e in lines if e["event"] == "ciba.denied"]
@@ -61,7 +56,7 @@ def test_approved_refused_unanswered(runs, transport):
 
 @pytest.mark.parametrize("transport", list(Transport), ids=lambda t: t.value)
 def test_the_audit_log_names_approver_time_details_and_the_token_used(runs, transport):
-    lines = entries(runs[transport])
+    lines = audit_entries(runs[transport])
     (approved,) = [e for e in lines if e["event"] == "ciba.approved"]
     assert approved["details"]["approver"] == "Maria Garcia" and approved["details"]["device"] == "authenticator-maria"
     assert approved["time"] == "2025-02-03T09:10:00.001Z"                    # phase 1 at 09:00, her delay 600 s
@@ -78,7 +73,7 @@ def test_the_audit_log_names_approver_time_details_and_the_token_used(runs, tran
 
 def test_same_seed_same_audit_log(runs, world, tmp_path):
     again = run(tmp_path, Transport.CHANNEL, world)
-    assert (again.out_dir / "audit.jsonl").read_bytes() == (runs[Transport.CHANNEL].out_dir / "audit.jsonl").read_bytes()
+    assert audit_bytes(again) == audit_bytes(runs[Transport.CHANNEL])
 
 
 def test_both_transports_make_the_same_decisions(runs):
@@ -87,7 +82,4 @@ def test_both_transports_make_the_same_decisions(runs):
 
 def test_no_minted_secret_reaches_any_file(runs):
     for result in runs.values():
-        for path in result.out_dir.iterdir():
-            if path.is_file():
-                data = path.read_bytes()
-                assert [s[:6] for s in result.secrets if s.encode() in data] == [], path.name
+        assert secrets_in_run_files(result) == []

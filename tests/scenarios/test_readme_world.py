@@ -29,3 +29,5 @@ def test_the_readme_world_parses_and_uses_every_section():
     assert {x.kind for x in world.expectations} >= {"access", "scope", "approval", "containment", "phase"}
     assert world.rotation_policy("sales-agent-prod-001", default={})["every_days"] == 90
     assert world.security.detection.policy.high == 60 and world.approvals.approver("sarah").default.delay == 240
+    sales = world.role_templates[world.agent("sales-agent-prod-001").agent_type]
+    assert sales.covers("crm", "crm.write") and not sales.covers("token-vault", "calendar.events")

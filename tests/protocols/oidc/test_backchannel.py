@@ -234,15 +234,44 @@ def test_push_mode_delivers_the_token_response_with_a_bound_id_token():
     assert "interval" not in handled.response.json()
     prompt, _ = world.prompt()
     decided = world.answer(prompt)
-    assert decided.outcome.details["token"]["scope"] == " ".join(SCOPES)
+    assert decided.outcome.event == "ciba.approved" and decided.outcome.secrets == ()
+    (issued,) = decided.also                                  # the pushed token is audited like a polled one
+    assert issued.event == "token.issued" and issued.details["scope"] == " ".join(SCOPES)
     (push,) = world.bc.take_outbox()
     body = read_notification(push.request, expected_token=NOTIFICATION_TOKEN, auth_req_id=ack.auth_req_id)
+    assert set(issued.secrets) == {body["access_token"], body["id_token"]}
     assert body["authorization_details"] == DETAILS and body["scope"] == " ".join(SCOPES)
     id_claims = verify_jwt(body["id_token"], keys=provider_keys(world.provider, now=NOW + 60), now=NOW + 60,
                            profile=TokenProfile.id_token(issuer=ISSUER, client_id="sales-agent")).claims
     assert id_claims[AUTH_REQ_ID_CLAIM] == ack.auth_req_id and id_claims["at_hash"] == _at_hash(body["access_token"])
     assert world.bc.delivered(push, status=204, now=NOW + 60).event == "ciba.pushed"
     assert error_of(world.poll(ack.auth_req_id, NOW + 90)) == (400, "unauthorized_client")   # push clients never poll
+
+
+@pytest.mark.parametrize("mode", list(DeliveryMode), ids=lambda m: m.value)
+def test_every_mode_audits_the_issued_token_as_one_token_issued_entry(mode):
+    """Poll and ping clients fetch the token, push clients are sent it: the ``token.issued`` entry is
+    the same (what the report's token lineage reads), and nothing else names the token."""
+    world = World(mode)
+    ack = Acknowledgement.from_response(world.bc_authorize().response)
+    prompt, _ = world.prompt()
+    decided = world.answer(prompt)
+    if mode is DeliveryMode.PUSH:
+        (outcome,) = decided.also
+        token = world.bc.take_outbox()[0].request.json()["access_token"]
+    else:
+        assert decided.also == ()
+        handled = world.poll(ack.auth_req_id, NOW + 61)
+        outcome, token = handled.outcome, handled.response.json()["access_token"]
+    assert "token" not in decided.outcome.details and "jti" not in decided.outcome.details
+    claims = verify_jwt(token, keys=provider_keys(world.provider, now=NOW + 61), now=NOW + 61,
+                        profile=TokenProfile.access_token(issuer=ISSUER, audience=GATE)).claims
+    details = dict(outcome.details)
+    assert outcome.event == "token.issued" and outcome.decision.value == "allow" and outcome.client_id == "sales-agent"
+    assert details.pop("expires_in") == 300 and details.pop("kid") and details.pop("id_token_jti")
+    assert details.pop("authorization_details_sha256") and details.pop("authorization_details") == DETAILS
+    assert details == {"grant_type": CIBA_GRANT_TYPE, "mode": mode.value, "jti": claims["jti"],
+                       "kind": "approval_token", "aud": GATE, "scope": " ".join(SCOPES)}
 
 
 def test_push_mode_denial_and_failed_delivery_end_the_request():

@@ -8,7 +8,6 @@ controls show the refused thing works when it is legitimate (the refusal is the 
 
 from __future__ import annotations
 
-import sys
 
 import pytest
 
@@ -43,10 +42,6 @@ REFUSALS: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-def module_of(attack_id: str):
-    return sys.modules[ATTACKS[attack_id].run.__module__]
-
-
 async def _control(attack_id: str, st) -> None:
     """The legitimate counterpart of the refused step succeeds in the same cast."""
     if attack_id in ("token-passthrough", "confused-deputy", "forged-jwt"):
@@ -67,7 +62,7 @@ async def _control(attack_id: str, st) -> None:
         gmail = st.cast.vault.providers[st.cast.vault.integrations["gmail"].provider]
         assert not gmail.outbound  # nothing left the domain
         # The same price list to a colleague inside the organisation goes out: the policy is about egress.
-        module = module_of(attack_id)
+        module = ATTACKS[attack_id].steps
         item = st.cast.agents[AGENT].contexts[next(iter(st.cast.agents[AGENT].contexts))].item(module.PRICE_LIST)
         sarah, john = st.world.person("sarah"), st.world.person("john")
         await send_email(st.cast.vault.tools[AGENT], user=next(iter(st.cast.agents[AGENT].contexts)),
@@ -79,8 +74,8 @@ async def _control(attack_id: str, st) -> None:
 @pytest.mark.parametrize("attack_id", sorted(REFUSALS))
 async def test_unified_configuration_refuses_the_attack_and_records_why(attack_id, autojump_clock, fast_crypto):
     attack = ATTACKS[attack_id]
-    module = module_of(attack_id)
-    async with stage(seed=SEED, transport="channel", extra=getattr(module, "EXTRA", None)) as st:
+    module = attack.steps
+    async with stage(seed=SEED, transport="channel", extra=attack.extra) as st:
         outcome = await module.unified(st)
         steps = list(st.adversary.steps)
         await _control(attack_id, st)
@@ -106,7 +101,7 @@ async def test_unified_configuration_refuses_the_attack_and_records_why(attack_i
 
 async def test_logout_is_what_kills_the_stolen_tokens(autojump_clock, fast_crypto):
     """The replayed tokens were unexpired: only the universal logout made them worthless."""
-    module = module_of("token-replay-after-logout")
+    module = ATTACKS["token-replay-after-logout"].steps
     async with stage(seed=SEED, transport="channel") as st:
         outcome = await module.unified(st)
         entries = st.runtime.audit.store.entries()
