@@ -78,5 +78,6 @@ def agent_type(read: Any, raw: Mapping[str, Any], where: str, *, templates: Mapp
         return ""
     name = read.string(raw, "agent_type", where)
     if name not in templates:
-        raise read.fail(f"{where}.agent_type", f"unknown role template {name!r} (known: {', '.join(sorted(templates))})")
+        known = ", ".join(sorted(templates))
+        raise read.fail(f"{where}.agent_type", f"unknown role template {name!r} (known: {known})")
     return name

@@ -180,12 +180,18 @@ def token_audit(cast, event):
             for e in cast.runtime.audit.store.entries() if e.event == event]
 
 
-async def test_revoking_one_entitlement_ends_its_live_token_and_only_that_one(channel_cast, autojump_clock):
-    cast = channel_cast
-    subject = await connected(cast)
-    tokens = await live_tokens(cast, subject)
+async def registered_agent_with_working_tokens(cast) -> dict[str, tuple[str, str, bytes]]:
+    """Sarah signs in and connects her accounts; the agent's live token at every system, each served
+    (200); then the agent registered with governance."""
+    tokens = await live_tokens(cast, await connected(cast))
     assert set((await use(cast, tokens)).values()) == {200}
     await register(cast)
+    return tokens
+
+
+async def test_revoking_one_entitlement_ends_its_live_token_and_only_that_one(channel_cast, autojump_clock):
+    cast = channel_cast
+    tokens = await registered_agent_with_working_tokens(cast)
     campaign = await open_campaign(cast.control, AGENT)
     _mail, review = await review_email(cast.control, "john", campaign["id"])
     code, _body = await submit(cast.control, campaign_id=campaign["id"], token=review, decision="revoke",
@@ -217,10 +223,7 @@ async def test_revoking_one_entitlement_ends_its_live_token_and_only_that_one(ch
 
 async def test_deprovisioning_ends_every_live_token_at_every_system(channel_cast, autojump_clock):
     cast = channel_cast
-    subject = await connected(cast)
-    tokens = await live_tokens(cast, subject)
-    assert set((await use(cast, tokens)).values()) == {200}
-    await register(cast)
+    tokens = await registered_agent_with_working_tokens(cast)
     response = await cast.runtime.network.send(HttpRequest(
         method="POST", url=cast.control.governance.url(f"/agents/{AGENT}/deprovision"),
         headers={"authorization": f"Bearer {cast.control.governance_token}"}))

@@ -146,5 +146,6 @@ async def test_the_world_template_decides_what_certification_flags_and_how_long_
     # the same entitlements under the built-in marketing-assistant: nothing flagged
     assert ROLE_TEMPLATES["marketing-assistant"].outside(item.entitlement for item in campaign.items) == []
     assert long_elevation.status == 403
-    (refused,) = [e for e in entries if e.event == "access.elevation_refused" and e.details["scope"] == "select:purchases"]
+    (refused,) = [e for e in entries
+                  if e.event == "access.elevation_refused" and e.details["scope"] == "select:purchases"]
     assert refused.reason == "a campaign-assistant elevation lasts at most 1800 seconds"
