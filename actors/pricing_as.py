@@ -42,11 +42,6 @@ class ResourceAuthorizationServerActor(HttpActor):
     """How long (s) its resource servers may keep a positive introspection answer (0: they ask on
     every request); ``None``: they validate its JWTs alone, so revocations must be propagated."""
 
-    def live_tokens(self, client_id: str) -> list[str]:
-        """The unexpired, unrevoked access tokens (jtis) issued to ``client_id``."""
-        assert self.server is not None
-        return self.server.tokens.live(client_id, now=self.runtime.clock.now())
-
     def revoke_client_tokens(self, client_id: str) -> list[str]:
         """Revoke every live access token of ``client_id`` here: introspection reports them inactive."""
         assert self.server is not None

@@ -18,7 +18,8 @@ the same refresh token twice (which the provider would treat as theft). A child 
 tokens in use before they expire; another rotates the key-encryption key on schedule, re-wrapping
 every record while requests continue. Requests are served in their own tasks so a slow provider
 never blocks the vault. Every serve, refresh, refusal, link and rotation is audited; the agent
-never receives a refresh token, and no plaintext token is ever written to the store.
+never receives a refresh token, and no plaintext token is ever written to the store. Revocation at
+the providers (RFC 7009: disconnecting, withdrawn grants) is in ``actors.vault_revocation``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ import trio
 
 from actors.runtime.actor import HttpActor
 from actors.runtime.network import Unreachable
-from actors.storage.vault_store import ACTIVE, RECONNECT, REVOKED, CachedToken, Connection, VaultStore
+from actors.storage.vault_store import ACTIVE, RECONNECT, CachedToken, Connection, VaultStore
+from actors.vault_revocation import VaultRevocation
 from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.jose.errors import JwtRejected, UnknownKeyId
@@ -49,7 +51,6 @@ from protocols.oauth.errors import (
 from protocols.oauth.metadata import AuthorizationServerMetadata, MetadataRejected, metadata_url
 from protocols.oauth.pkce import PkcePair
 from protocols.oauth.refresh import REFRESH_TOKEN
-from protocols.oauth.revocation import ACCESS_TOKEN_HINT, REFRESH_TOKEN_HINT, revocation_request
 from protocols.oauth.token_response import TokenResponse, TokenResponseRejected
 from protocols.oidc.discovery import discovery_url
 from protocols.token_exchange import (
@@ -119,7 +120,7 @@ def _page(title: str, text: str, *, status: int = 200) -> HttpResponse:
 
 
 @attrs.define(eq=False)
-class VaultActor(HttpActor):
+class VaultActor(HttpActor, VaultRevocation):
     config: VaultConfig = attrs.field(factory=VaultConfig)
     store: VaultStore | None = None
     idp_issuer: str = ""
@@ -555,71 +556,6 @@ class VaultActor(HttpActor):
         await self.audit("vault.connected", decision="allow", reason="the user linked the account",
                          provider=provider.name, connection_id=cid, scope=" ".join(tokens.scope), **who)
         return _page("Account connected", f"Your {provider.name} account is now connected. You can close this page.")
-
-    async def revoke_connection(self, *, subject: str, provider: str, reason: str) -> bool:
-        """Disconnect: revoke the grant at the provider (RFC 7009) and drop every stored token. The
-        local revocation happens even when the provider cannot be reached; ``True`` when the
-        provider confirmed it too."""
-        connection = self._store.connection(subject=subject, provider=provider)
-        if connection is None or connection.status == REVOKED:
-            return False
-        client = self.providers[provider]
-        async with self._lock(connection.connection_id):
-            refresh_token = unseal(connection.refresh, aad=record_aad("refresh", connection.connection_id),
-                                   ring=self.ring)
-            self._store.set_status(connection.connection_id, status=REVOKED, reason=reason,
-                                   now=self.runtime.clock.now())
-            try:
-                metadata = await self._provider_metadata(client)
-                response = await self.runtime.network.send(revocation_request(
-                    endpoint=metadata.revocation_endpoint, token=refresh_token, token_type_hint=REFRESH_TOKEN_HINT,
-                    headers={"authorization": basic_authorization(client.client_id, client.client_secret)}))
-                upstream = response.status
-            except (Unreachable, OAuthError):
-                upstream = 503
-        await self.audit("vault.connection_revoked", subject=subject, decision="allow", reason=reason,
-                         provider=provider, connection_id=connection.connection_id, upstream_status=upstream)
-        return upstream == 200
-
-    async def revoke_served(self, agent: str, *, integration: str | None = None, reason: str) -> dict[str, int]:
-        """Revoke at each provider (RFC 7009, ``token_type_hint=access_token``, the vault authenticated
-        as the provider's client) every unexpired access token served to ``agent`` — for
-        ``integration`` only, or all — and drop it from the cache so it is never served again (the
-        next exchange, by any agent still allowed, gets a new one). One ``vault.tokens_revoked``
-        audit entry per provider (how many, upstream statuses). Returns provider → tokens revoked."""
-        now, held = self.runtime.clock.now(), self.served.get(agent, {})
-        chosen = sorted((t for t in held.values() if integration is None or t.integration == integration),
-                        key=lambda t: (t.integration, t.jti))
-        by_provider: dict[str, list[CachedToken]] = {}
-        for token in chosen:
-            del held[token.jti]
-            if token.expires_at > now:
-                by_provider.setdefault(self.integrations[token.integration].provider, []).append(token)
-        done: dict[str, int] = {}
-        for provider, tokens in sorted(by_provider.items()):
-            client, statuses = self.providers[provider], []
-            for token in tokens:
-                async with self._lock(token.connection_id):
-                    current = self._store.cached(token.connection_id, token.slot)
-                    if current is not None and current.jti == token.jti:
-                        self._store.drop_cached(token.connection_id, token.slot)
-                    envelope = current.token if current is not None and current.jti == token.jti else token.token
-                    plain = unseal(envelope, aad=record_aad("access", f"{token.connection_id}/{token.slot}"),
-                                   ring=self.ring)
-                    try:
-                        metadata = await self._provider_metadata(client)
-                        response = await self.runtime.network.send(revocation_request(
-                            endpoint=metadata.revocation_endpoint, token=plain, token_type_hint=ACCESS_TOKEN_HINT,
-                            headers={"authorization": basic_authorization(client.client_id, client.client_secret)}))
-                        statuses.append(response.status)
-                    except (Unreachable, OAuthError):
-                        statuses.append(503)
-            done[provider] = sum(status == 200 for status in statuses)
-            await self.audit("vault.tokens_revoked", agent=agent, decision="revoke", reason=reason, provider=provider,
-                             integrations=sorted({t.integration for t in tokens}), tokens=len(tokens),
-                             confirmed=done[provider], mechanism="RFC 7009 revocation at the provider",
-                             revoked_jtis=[t.jti for t in tokens], upstream_status=sorted(set(statuses)))
-        return done
 
     def envelopes(self) -> list[Envelope]:
         """Every stored envelope (for inspection: which KEK wraps what)."""

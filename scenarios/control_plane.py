@@ -236,8 +236,8 @@ def _resource_as_removal(server: Any, client_id: str) -> dict[str, Any]:
         return {"tokens": len(live), "mechanism": "client removed at the issuer", "revoked_jtis": live,
                 "propagate": [client_id]}
     when = f"within {window} s (positive answers cached)" if window else "at once"
-    return {"tokens": len(live), "revoked_jtis": live,
-            "mechanism": f"revoked at the issuer; its resource servers introspect each token (RFC 7662): refused {when}"}
+    mechanism = f"revoked at the issuer; its resource servers introspect each token (RFC 7662): refused {when}"
+    return {"tokens": len(live), "revoked_jtis": live, "mechanism": mechanism}
 
 
 def govern_systems(plane: ControlPlane, *, token_vault: Any = None, idp: Any = None, fga: Any = None,

@@ -205,7 +205,8 @@ def test_revocation_rules():
 
 def test_metadata_advertises_introspection_and_revocation():
     server = make_pricing_as()
-    document = server.handle(HttpRequest.get(PRICING + "/.well-known/oauth-authorization-server"), now=NOW).response.json()
+    document = server.handle(HttpRequest.get(PRICING + "/.well-known/oauth-authorization-server"),
+                             now=NOW).response.json()
     assert document["introspection_endpoint"] == PRICING + "/introspect"
     assert document["revocation_endpoint"] == PRICING + "/revoke"
     assert document["introspection_endpoint_auth_methods_supported"] == ["private_key_jwt", "client_secret_basic"]
