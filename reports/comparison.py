@@ -99,8 +99,7 @@ def comparison_table(measurements: Iterable[Mapping[str, Any]]) -> list[dict[str
         table.append({
             "row": row.key, "feature": row.feature,
             "whitepaper": {"traditional": row.traditional, "unified": row.unified},
-            "traditional": _cell([m for m in mine if m["configuration"] == "traditional"]),
-            "unified": _cell([m for m in mine if m["configuration"] == "unified"]),
+            **{c: _cell([m for m in mine if m["configuration"] == c]) for c in CONFIGURATIONS},
             "steps": sorted({m["step"] for m in mine}),
         })
     return table

@@ -20,6 +20,7 @@ import attrs
 
 from protocols.http import HttpRequest, HttpResponse, MalformedBody, parse_json
 from protocols.oauth.errors import InvalidRequest, OAuthError
+from protocols.oauth.revocation import token_params
 
 ANSWERED_CLAIMS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "act")
 """The members of an active answer taken from the token's claims (§2.2; ``act``: RFC 8693 §4.1)."""
@@ -98,9 +99,6 @@ def introspection_request(*, endpoint: str, token: str, token_type_hint: str | N
                           headers: Mapping[str, str] | None = None) -> HttpRequest:
     """The protected resource's request; its client authentication goes in ``client_params``
     (``private_key_jwt``) or ``headers`` (``client_secret_basic``) (§2.1)."""
-    params = {"token": token}
-    if token_type_hint is not None:
-        params["token_type_hint"] = token_type_hint
-    params.update(client_params or {})
+    params = token_params(token=token, token_type_hint=token_type_hint, client_params=client_params)
     return HttpRequest.form_post(url=endpoint, params=params,
                                  headers={"accept": "application/json", **dict(headers or {})})

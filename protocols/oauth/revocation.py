@@ -63,11 +63,19 @@ def revocation_request(*, endpoint: str, token: str, token_type_hint: str | None
                        headers: Mapping[str, str] | None = None) -> HttpRequest:
     """The client's revocation request; client authentication goes in ``client_params``
     (``private_key_jwt``) or ``headers`` (``client_secret_basic``) (§2.1)."""
+    return HttpRequest.form_post(url=endpoint, params=token_params(token=token, token_type_hint=token_type_hint,
+                                                                   client_params=client_params), headers=headers)
+
+
+def token_params(*, token: str, token_type_hint: str | None,
+                 client_params: Mapping[str, str] | None) -> dict[str, str]:
+    """The form a revocation (§2.1) and an introspection request (RFC 7662 §2.1) both send: ``token``,
+    the optional ``token_type_hint``, the client's authentication parameters."""
     params = {"token": token}
     if token_type_hint is not None:
         params["token_type_hint"] = token_type_hint
     params.update(client_params or {})
-    return HttpRequest.form_post(url=endpoint, params=params, headers=headers)
+    return params
 
 
 REVOCATION_LEEWAY = 60

@@ -9,8 +9,10 @@ import pytest
 from actors.runtime.network import Transport
 from scenarios.library import SCENARIOS
 from scenarios.world import load_world
-from tests.scenarios.run_helpers import (audit_bytes, audit_entries, rerun_audit_bytes, run_on_each_transport,
-                                         secrets_in_run_files)
+from tests.scenarios.run_helpers import (
+    audit_bytes, audit_entries, check_edited_world, decisions, rerun_audit_bytes, run_on_each_transport, secrets_in_run_files,
+    unmet_expectations,
+)
 
 SCENARIO = SCENARIOS["b2c-consent"]
 WORLD = load_world(SCENARIO.world_file)
@@ -86,10 +88,9 @@ def test_revocation_stops_the_refresh_and_the_token(runs, transport):
 
 
 def test_both_transports_make_the_same_decisions(runs):
-    def decisions(result):
-        return [(e["event"], e["actor"], e["agent"], e["subject"], e["decision"], e["reason"])
-                for e in audit_entries(result) if e["event"] not in ("run.started",)]
-    assert decisions(runs[Transport.CHANNEL]) == decisions(runs[Transport.HTTP])
+    def made(result):
+        return decisions(result, where=lambda e: e["event"] != "run.started")
+    assert made(runs[Transport.CHANNEL]) == made(runs[Transport.HTTP])
 
 
 def test_no_minted_secret_reaches_any_file(runs):
@@ -103,19 +104,12 @@ def test_same_seed_same_audit_bytes(runs, tmp_path):
 
 
 def test_the_shipped_expectations_hold_and_a_laxer_policy_fails_them(runs, tmp_path):
-    from reports.run_reader import read_run
-    from scenarios.check import check_world
-    from scenarios.expectation_checks import check_expectations
-    from scenarios.world import parse_world
-
-    channel = runs[Transport.CHANNEL]
-    verdicts = check_expectations(WORLD.expectations, record=read_run(channel.out_dir), secrets=channel.secrets)
-    assert [v.expectation.text for v in verdicts if not v.met] == [] and len(verdicts) >= 12
+    unmet, checked = unmet_expectations(runs[Transport.CHANNEL], world=WORLD)
+    assert unmet == [] and checked >= 12
     text = SCENARIO.world_file.read_text()
     lax = text.replace('scopes = ["calendar.readonly", "calendar.events"] }]',
                        'scopes = ["calendar.readonly", "calendar.events", "gmail.readonly"] }]')
     assert lax != text
-    result = check_world(world=parse_world(lax, source=str(tmp_path / "lax.toml")), scenario=SCENARIO,
-                         transport=Transport.CHANNEL, seed=1, out_dir=tmp_path / "run")
+    result = check_edited_world(scenario=SCENARIO, text=lax, out_dir=tmp_path)
     unmet = [v.expectation.text for v in result.verdicts if not v.met]
     assert unmet == ["the employee cannot grant a scope the IT policy does not allow"]

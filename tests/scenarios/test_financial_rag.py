@@ -10,8 +10,10 @@ import pytest
 from actors.runtime.network import Transport
 from scenarios.library import SCENARIOS
 from scenarios.world import load_world
-from tests.scenarios.run_helpers import (audit_bytes, audit_entries, rerun_audit_bytes, run_on_each_transport,
-                                         secrets_in_run_files)
+from tests.scenarios.run_helpers import (
+    audit_bytes, audit_entries, check_edited_world, decisions, rerun_audit_bytes, run_on_each_transport, secrets_in_run_files,
+    unmet_expectations,
+)
 
 SCENARIO = SCENARIOS["financial-rag"]
 WORLD = load_world(SCENARIO.world_file)
@@ -83,10 +85,9 @@ def test_every_fga_decision_is_audited_with_its_reason(runs, transport):
 
 
 def test_both_transports_make_the_same_decisions(runs):
-    def decisions(result):
-        return [(e["event"], e["actor"], e["subject"], e["decision"], e["reason"]) for e in audit_entries(result)
-                if e["event"].startswith(("rag.", "authz.", "agent.rag"))]
-    assert decisions(runs[Transport.CHANNEL]) == decisions(runs[Transport.HTTP])
+    def made(result):
+        return decisions(result, where=lambda e: e["event"].startswith(("rag.", "authz.", "agent.rag")))
+    assert made(runs[Transport.CHANNEL]) == made(runs[Transport.HTTP])
 
 
 def test_no_minted_secret_reaches_any_file(runs):
@@ -100,22 +101,15 @@ def test_same_seed_same_audit_bytes(runs, tmp_path):
 
 
 def test_the_shipped_expectations_hold_and_a_leaky_world_fails_them(runs, tmp_path):
-    from reports.run_reader import read_run
-    from scenarios.check import check_world
-    from scenarios.expectation_checks import check_expectations
-    from scenarios.world import parse_world
-
-    channel = runs[Transport.CHANNEL]
-    verdicts = check_expectations(WORLD.expectations, record=read_run(channel.out_dir), secrets=channel.secrets)
-    assert [v.expectation.text for v in verdicts if not v.met] == [] and len(verdicts) >= 8
+    unmet, checked = unmet_expectations(runs[Transport.CHANNEL], world=WORLD)
+    assert unmet == [] and checked >= 8
     # Alice wrongly made a member of the energy division: energy chunks reach her context, and it shows.
     text = SCENARIO.world_file.read_text()
     leaky = text.replace('  { user = "user:bob", relation = "member", object = "division:energy" },\n',
                          '  { user = "user:bob", relation = "member", object = "division:energy" },\n'
                          '  { user = "user:alice", relation = "member", object = "division:energy" },\n')
     assert leaky != text
-    world = parse_world(leaky, source=str(tmp_path / "leaky.toml"))
-    result = check_world(world=world, scenario=SCENARIO, transport=Transport.CHANNEL, seed=1, out_dir=tmp_path / "run")
+    result = check_edited_world(scenario=SCENARIO, text=leaky, out_dir=tmp_path)
     assert not result.ok
     unmet = {v.expectation.text for v in result.verdicts if not v.met}
     assert "no chunk of another division reaches the model for Alice" in unmet

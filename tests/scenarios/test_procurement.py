@@ -8,7 +8,7 @@ from actors.runtime.network import Transport
 from scenarios.library import SCENARIOS
 from scenarios.runner import RunOptions, run_scenario
 from scenarios.world import load_world
-from tests.scenarios.run_helpers import audit_bytes, audit_entries, secrets_in_run_files
+from tests.scenarios.run_helpers import audit_bytes, audit_entries, decisions, secrets_in_run_files
 
 
 def run(tmp, transport, world):
@@ -27,8 +27,7 @@ def runs(tmp_path_factory, world):
 
 
 def ciba_decisions(result):
-    return [(e["event"], e["actor"], e["agent"], e["subject"], e["decision"], e["reason"])
-            for e in audit_entries(result) if e["actor"] not in ("crm",)]
+    return decisions(result, where=lambda e: e["actor"] != "crm")
 
 
 @pytest.mark.parametrize("transport", list(Transport), ids=lambda t: t.value)
