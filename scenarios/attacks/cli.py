@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 
+from actors.runtime.network import Transport
 from actors.runtime.scheduling import run_simulated
 from scenarios.attacks import ATTACKS, AttackOutcome
 
@@ -24,7 +25,7 @@ def add_attacks_parser(commands: Any, *, seed: Callable[[str], int]) -> None:
                     "by its expected layer.")
     attacks.add_argument("ids", nargs="*", metavar="ID", help=f"attacks to run (default all: {', '.join(ATTACKS)})")
     attacks.add_argument("--configuration", choices=["unified", "traditional", "both"], default="both")
-    attacks.add_argument("--transport", choices=["channel", "http"], default="channel")
+    attacks.add_argument("--transport", choices=[t.value for t in Transport], default=Transport.CHANNEL.value)
     attacks.add_argument("--seed", type=seed, default=1, help="seed (default 1)")
     attacks.add_argument("--json", action="store_true", help="print one JSON array of outcomes")
 
