@@ -5,7 +5,8 @@ clients — and ends requests whose time is up. It is a child task of the IdP ac
 
 Each message is delivered once, in the order it was queued; the outcome (delivered, refused with
 an HTTP status, unreachable) goes back to the sans-IO core and into the audit log. A failed ping
-leaves the request answerable by polling; a failed push ends it (``transaction_failed``).
+leaves the request answerable by polling; a failed push ends it (``failed``) and the IdP revokes
+the tokens the push carried (a push client may not poll, CIBA §10.3: it can only ask again).
 
 Timing (DESIGN.md §2): the courier acts ``DISPATCH_DELAY`` of scenario time after the request
 that queued the work and sweeps an expiry ``EXPIRY_LAG`` after its deadline, so its deliveries

@@ -14,7 +14,8 @@
   §11 for poll and ping clients; push clients are ``unauthorized_client`` (§10.3).
 - Ping (§10.2) and push (§10.3.1, §12 errors) notifications and the device/e-mail messages go to an
   outbox; the actor delivers them and reports with ``delivered``. ``expire_due`` ends requests
-  whose time is up (notifying ping and push clients).
+  whose time is up (notifying ping and push clients). A push that fails ends its request and
+  revokes the tokens it carried (``ciba.push_failed`` with ``revoked``: their jtis).
 
 The token issued after approval is ``protocols.approval_token``: exactly the approved scopes and
 authorization details, the approval token lifetime of the client's registration, one audience.
@@ -447,7 +448,12 @@ class Backchannel:
     # ------------------------------------------------------------------ deliveries and expiry
 
     def delivered(self, item: Outbound, *, status: int | None, now: int) -> Outcome:
-        """What became of one outbound message (``status`` None: unreachable)."""
+        """What became of one outbound message (``status`` None: unreachable).
+
+        A push that failed ends its request (``failed``; a push client may not poll for it, §10.3)
+        and revokes the tokens it carried at once: the client never received them, so nobody should
+        hold them — a failing endpoint may have logged the body. The ``ciba.push_failed`` entry lists
+        them under ``revoked`` (jtis, which the report's token lineage marks revoked)."""
         ok = delivered(status)
         events = {"device": ("ciba.device_notified", "ciba.notification_failed"),
                   "email": ("ciba.email_sent", "ciba.notification_failed"),
@@ -461,7 +467,9 @@ class Backchannel:
             txn = self.ledger.get(item.auth_req_id)
             if txn is not None:
                 self.ledger.mark(txn, CibaState.FAILED)
-                details["undelivered_tokens"] = list(txn.token_jtis)
+                if txn.token_jtis:
+                    details["revoked"] = self.provider.revoke_issued(txn.token_jtis, now=now)
+                    details["recovery"] = "the undelivered tokens are revoked; the client may send a new request"
         return self._outcome(event, allow=ok, reason=reason, subject=item.subject, client_id=item.client_id,
                              details=details)
 

@@ -23,7 +23,7 @@ and changes only inside ``handle``/``resume`` and the explicit admin methods.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -191,11 +191,23 @@ class OpenIdProvider(SignIn):
 
     @property
     def revoked_jtis(self) -> frozenset[str]:
-        """Ids of tokens revoked before their expiry (code replay, subject revocation)."""
+        """Ids of tokens revoked before their expiry (code replay, subject revocation, failed CIBA push)."""
         return frozenset(self._revoked)
 
     def is_revoked(self, jti: str) -> bool:
         return jti in self._revoked
+
+    def revoke_issued(self, jtis: Iterable[str], *, now: int) -> list[str]:
+        """Revoke these tokens we minted, if still unexpired (RFC 7009 §2.2: the token becomes unusable
+        here at once — userinfo, and every check against ``revoked_jtis``); the ids revoked, in order.
+        Used e.g. when a CIBA push could not deliver them (CIBA §10.3.1): nobody should hold them."""
+        revoked = []
+        for jti in jtis:
+            issued = self._issued.get(jti)
+            if issued is not None and issued.expires_at > now and jti not in self._revoked:
+                self._revoked[jti] = issued.expires_at
+                revoked.append(jti)
+        return revoked
 
     def revoke_subject(self, subject: str, *, now: int) -> Outcome:
         """End every session of ``subject`` and revoke every unexpired token issued to them."""

@@ -2,8 +2,9 @@
 authenticator app and mailbox, and the action gateway that performs approved actions.
 
 Each delivery mode (poll, ping, push) runs end to end; denial, silence, slow_down (a raw client and
-the requester's own pacing), replay, hostile requests, forged notifications and a failing ping
-endpoint each end with the right error and nothing left stuck (a later request still succeeds).
+the requester's own pacing), replay, hostile requests, forged notifications and a failing ping or
+push endpoint each end with the right error and nothing left stuck (a later request still succeeds);
+the tokens of a failed push are revoked.
 """
 
 import json
@@ -229,6 +230,76 @@ async def test_ping_to_a_failing_endpoint_is_recovered_by_polling(transport, aut
         again = await ask(cast, "approve-me")
         assert again.approved and again.notifications == 1 and again.waited == 240
         assert len(cast.audit("ciba.pinged")) == 1 and len(cast.audit("ciba.ping_failed")) == 1
+
+
+@attrs.define(eq=False)
+class LoggingBrokenEndpoint(HttpActor):
+    """A client notification endpoint that fails — after writing the body to its log."""
+
+    logged: list = attrs.field(factory=list)
+
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        self.logged.append(request.json())
+        return HttpResponse.json_body({"error": "down"}, status=503)
+
+
+def issued_at(entry):
+    return int(datetime.strptime(entry.time, "%Y-%m-%dT%H:%M:%S.%f%z").timestamp())
+
+
+@TRANSPORTS
+async def test_a_failed_push_revokes_the_undelivered_tokens(transport, autojump_clock):
+    """CIBA §10.3.1: the IdP could not push the approval token, so it revokes what it minted for that
+    push — refused by the IdP from then on, marked revoked in the report's token lineage — and the
+    request ends (a push client may not poll, §10.3): the agent learns nothing, performs nothing,
+    and its next request, once the endpoint works again, is pushed and honoured."""
+    def broken(runtime):
+        return [LoggingBrokenEndpoint(name="broken-endpoint", runtime=runtime,
+                                      base_url=runtime.network.base_url_for("broken-endpoint"))]
+
+    async with mini_cast(transport, make_world("push"), extra=broken) as cast:
+        bc, endpoint = cast.approvals.backchannel, cast.extra[0]
+        bc.clients[AGENT] = attrs.evolve(bc.clients[AGENT], notification_endpoint=endpoint.url("/ciba"))
+        outcome = await ask(cast, "approve-me")
+        assert (outcome.status, outcome.error, outcome.access_token) == ("expired", "expired_token", None)
+        (issued,) = cast.audit("token.issued")
+        (failed,) = cast.audit("ciba.push_failed")
+        jtis = failed.details["revoked"]                                      # in clear: jtis are not secrets
+        keys = [identifier_key(issued.details["jti"]), identifier_key(issued.details["id_token_jti"])]
+        assert failed.reason == "answered HTTP 503" and [identifier_key(j) for j in jtis] == keys
+        assert jtis[0] == issued.details["jti"] and failed.seq > issued.seq and failed.agent == AGENT
+        assert all(bc.provider.is_revoked(jti) for jti in jtis)              # the IdP refuses them from now on
+        (leaked,) = endpoint.logged                                           # what the failing endpoint kept
+        assert leaked["auth_req_id"] and leaked["access_token"] not in json.dumps([e.to_json() for e in cast.audit()])
+        lineage = {n.key: n for n in build_lineage(cast.audit()).nodes}
+        for key in keys:
+            node = lineage[key]
+            assert (node.revoked_seq, node.revoked_time, node.uses) == (failed.seq, failed.time, 0)
+        assert cast.gate.executed == [] and not cast.audit("action.executed")
+        # The gate validates approval tokens locally (JWKS, RFC 9068 §4) and cannot see the IdP's
+        # revocation: what bounds a leaked copy there is its short life — over before the agent gave up.
+        claims = verify_jwt(leaked["access_token"], keys=bc.provider.public_keys(now=cast.runtime.clock.now()),
+            now=issued_at(issued), profile=TokenProfile.access_token(
+            issuer=cast.idp.base_url, audience=cast.gate.resource)).claims
+        assert claims["exp"] - claims["iat"] == 300 and claims["exp"] < cast.runtime.clock.now()
+        replay = await cast.runtime.network.send(HttpRequest.json_post(
+            url=cast.gate.actions_endpoint, headers={"authorization": f"Bearer {leaked['access_token']}"},
+            payload={"action": "send_email", "detail": action(cast, "approve-me").detail.to_json()}))
+        assert replay.status == 401 and "invalid_token" in replay.header("www-authenticate")
+        (refused,) = cast.audit("action.refused")
+        assert "expired" in refused.details["description"] and cast.gate.executed == []
+
+        # nothing stuck: the request ended, and once the endpoint works the next request is honoured
+        assert bc.ledger.get(leaked["auth_req_id"]).state.value == "failed" and bc.next_deadline() is None
+        bc.clients[AGENT] = attrs.evolve(bc.clients[AGENT], notification_endpoint=cast.requester.notification_endpoint)
+        again = await ask(cast, "approve-me")
+        assert again.approved and again.notifications == 1
+        _, reissued = cast.audit("token.issued")
+        assert not bc.provider.is_revoked(reissued.details["jti"])
+        assert (await perform(cast, again, action(cast, "approve-me").detail))[0] == 201
+        node = {n.key: n for n in build_lineage(cast.audit()).nodes}[identifier_key(reissued.details["jti"])]
+        assert node.revoked_seq is None and node.uses == 1
+        assert len(cast.audit("ciba.pushed")) == 1 and len(cast.audit("ciba.push_failed")) == 1
 
 
 @TRANSPORTS

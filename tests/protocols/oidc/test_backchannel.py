@@ -9,6 +9,7 @@ import json
 import re
 from urllib.parse import urlencode
 
+import attrs
 import pytest
 
 from protocols import rar
@@ -20,9 +21,10 @@ from protocols.ciba import (
 from protocols.device_approval import DECISION_PATH, ApprovalPrompt, Decision, DeviceRegistration, sign_decision
 from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest
+from protocols.id_jag import validate_subject_id_token
 from protocols.jose.jwt import TokenProfile, verify_jwt
 from protocols.oauth.client_auth import client_assertion_params
-from protocols.oauth.errors import InsufficientScope, InvalidToken
+from protocols.oauth.errors import InsufficientScope, InvalidGrant, InvalidToken
 from protocols.oidc.backchannel import Backchannel, _at_hash
 from tests.protocols.oidc.harness import ISSUER, NOW, call, jwks_of, key, make_provider, provider_keys
 
@@ -282,7 +284,8 @@ def test_push_mode_denial_and_failed_delivery_end_the_request():
     (push,) = world.bc.take_outbox()
     assert push.request.json() == {"auth_req_id": ack.auth_req_id, "error": "access_denied",
                                    "error_description": "the user denied the request"}
-    assert world.bc.delivered(push, status=500, now=NOW + 60).event == "ciba.push_failed"
+    failed = world.bc.delivered(push, status=500, now=NOW + 60)
+    assert failed.event == "ciba.push_failed" and "revoked" not in failed.details   # a denial carries no token
     assert world.bc.ledger.get(ack.auth_req_id).state.value == "failed"
     assert world.bc.next_deadline() is None
 
@@ -452,3 +455,50 @@ def test_bad_client_authentication_at_the_token_endpoint_changes_nothing():
     world.answer(prompt, now=NOW + 70)
     assert error_of(world.poll(ack.auth_req_id, NOW + 71, signer="other")) == (401, "invalid_client")
     assert world.poll(ack.auth_req_id, NOW + 72).response.status == 200      # the token still goes to its client
+
+
+@pytest.mark.parametrize("status", [500, None], ids=["refused", "unreachable"])
+def test_a_failed_push_revokes_the_tokens_it_carried(status):
+    """§10.3.1: the client never received the pushed tokens, so nobody may use them — a failing
+    endpoint may have logged the body. The IdP revokes both at once (its userinfo refuses the access
+    token) and ``ciba.push_failed`` lists their jtis under ``revoked`` (no "token" key: not redacted)."""
+    world = World(DeliveryMode.PUSH)
+    client = world.bc.clients["sales-agent"]
+    world.bc.clients["sales-agent"] = attrs.evolve(client, resources=())      # no resource: aud is our userinfo
+    ack = Acknowledgement.from_response(world.bc_authorize(resource=None).response)
+    prompt, _ = world.prompt()
+    (issued,) = world.answer(prompt).also
+    (push,) = world.bc.take_outbox()
+    body = push.request.json()
+    jtis = [issued.details["jti"], issued.details["id_token_jti"]]
+    userinfo = HttpRequest.get(ISSUER + "/userinfo", headers={"authorization": f"Bearer {body['access_token']}"})
+    assert call(world.provider, userinfo, now=NOW + 60).outcome.event == "userinfo.served"   # valid before
+
+    failed = world.bc.delivered(push, status=status, now=NOW + 60)
+    assert (failed.event, failed.decision.value) == ("ciba.push_failed", "deny")
+    assert failed.details["revoked"] == jtis and not any("token" in k for k in failed.details)
+    assert "new request" in failed.details["recovery"]
+    assert all(world.provider.is_revoked(jti) for jti in jtis) and set(jtis) <= world.provider.revoked_jtis
+    refused = call(world.provider, userinfo, now=NOW + 61)
+    assert (refused.outcome.event, refused.outcome.reason) == ("userinfo.denied", "invalid_token")
+    assert refused.response.status == 401
+    id_token_check = dict(issuer=ISSUER, client_id="sales-agent", keys=provider_keys(world.provider, now=NOW + 61),
+                          now=NOW + 61)   # as the IdP checks a subject ID token (token exchange, ID-JAG)
+    assert validate_subject_id_token(body["id_token"], **id_token_check)["jti"] == jtis[1]
+    with pytest.raises(InvalidGrant):
+        validate_subject_id_token(body["id_token"], revoked=world.provider.revoked_jtis, **id_token_check)
+    assert world.bc.ledger.get(ack.auth_req_id).state.value == "failed" and world.bc.next_deadline() is None
+    assert error_of(world.poll(ack.auth_req_id, NOW + 62)) == (400, "unauthorized_client")    # push never polls
+
+    # nothing stuck: the next request is approved, pushed, delivered, and its tokens stay valid
+    again = Acknowledgement.from_response(world.bc_authorize(resource=None, now=NOW + 70).response)
+    prompt, _ = world.prompt()
+    (issued,) = world.answer(prompt, now=NOW + 80).also
+    (push,) = world.bc.take_outbox()
+    assert push.request.json()["auth_req_id"] == again.auth_req_id
+    delivered = world.bc.delivered(push, status=204, now=NOW + 80)
+    assert delivered.event == "ciba.pushed" and "revoked" not in delivered.details
+    assert not world.provider.is_revoked(issued.details["jti"])
+    bearer = {"authorization": f"Bearer {push.request.json()['access_token']}"}
+    assert call(world.provider, HttpRequest.get(ISSUER + "/userinfo", headers=bearer),
+                now=NOW + 81).outcome.event == "userinfo.served"
