@@ -142,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT_USAGE
         if args.command == "scenarios":
+            width = max(map(len, SCENARIOS))
             for scenario in SCENARIOS.values():
-                print(f"{scenario.name:<14} {scenario.summary}")
+                print(f"{scenario.name:<{width}}  {scenario.summary}")
             return 0
         if args.command == "run":
             from scenarios.runner import RunOptions, run_scenario

@@ -7,6 +7,7 @@ import sqlite3
 
 import pytest
 
+from scenarios.library import SCENARIOS
 from scenarios.cli import main
 from scenarios.world import WORLDS_DIR
 
@@ -29,7 +30,9 @@ def test_every_help_is_clear(capsys, argv):
 
 def test_scenarios_lists_one_line_each(capsys):
     code, out, _ = run_cli(capsys, "scenarios")
-    assert code == 0 and "sales-agent" in out
+    lines = out.splitlines()
+    assert code == 0 and [line.split()[0] for line in lines] == list(SCENARIOS)
+    assert len({line.index(scenario.summary) for line, scenario in zip(lines, SCENARIOS.values())}) == 1
 
 
 @pytest.mark.parametrize("argv,fragment", [
