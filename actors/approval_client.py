@@ -29,10 +29,8 @@ import trio
 
 from actors.agent import AgentActor
 from actors.runtime.network import Unreachable
-from protocols.ciba import (
-    AUTH_REQ_ID_CLAIM, SLOW_DOWN_STEP, Acknowledgement, DeliveryMode, NotificationRejected, read_notification,
-    token_request_params,
-)
+from protocols.ciba import AUTH_REQ_ID_CLAIM, SLOW_DOWN_STEP, DeliveryMode
+from protocols.ciba_delivery import Acknowledgement, NotificationRejected, read_notification, token_request_params
 from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.jose.errors import JwtRejected

@@ -1,7 +1,7 @@
 """An in-process client of the FGA service for other actors (MCP servers, RAG agents).
 
-Speaks OpenFGA's HTTP API (``protocols.fga.api`` shapes) through ``runtime.network.send``, so the
-same calls travel over the channel transport or real HTTP; it works against a real OpenFGA server
+Speaks OpenFGA's HTTP API (``protocols.fga.api`` and ``api_requests`` shapes) through
+``runtime.network.send``, so the same calls travel over the channel transport or real HTTP; it works against a real OpenFGA server
 too. An error response raises the remote counterpart (``FgaError`` subclass with OpenFGA's code and
 status); an unreachable service raises ``Unreachable``. Models written as DSL are converted to
 JSON here, as OpenFGA's CLI does. ``agent`` (optional) is sent as ``x-trustbench-agent`` so the
@@ -17,8 +17,9 @@ import attrs
 
 from actors.fga_service import AGENT_HEADER
 from actors.runtime.network import Network
-from protocols.fga.api import (
-    BatchCheckRequest, CheckRequest, ListObjectsRequest, ListUsersRequest, WriteRequest, error_from_response,
+from protocols.fga.api import error_from_response
+from protocols.fga.api_requests import (
+    BatchCheckRequest, CheckRequest, ListObjectsRequest, ListUsersRequest, WriteRequest,
 )
 from protocols.fga.check import MAX_CHECKS_PER_BATCH, BatchCheckItem, BatchCheckOutcome
 from protocols.fga.errors import InternalError

@@ -26,7 +26,8 @@ import attrs
 from actors.runtime.actor import HttpActor
 from actors.runtime.context import Runtime
 from actors.storage.fga_stores import SqliteStoreBackend
-from protocols.fga.api import WriteRequest, error_from_response
+from protocols.fga.api import error_from_response
+from protocols.fga.api_requests import WriteRequest
 from protocols.fga.errors import InternalError
 from protocols.fga.json_form import model_to_json
 from protocols.fga.language import load_model

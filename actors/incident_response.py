@@ -28,6 +28,7 @@ import attrs
 import trio
 
 from actors.runtime.actor import Actor
+from actors.runtime.clock import iso_time
 from actors.runtime.network import Unreachable
 from actors.ssf_transmitter import DeliveryReport, Publish, SsfTransmitterActor
 from actors.threat_detection import RiskAlert
@@ -133,9 +134,12 @@ class IncidentResponder(Actor):
         opened_at = clock.now_float()
         incident_id = "inc-" + self.runtime.entropy_for(self.name).child(f"incident:{alert.agent}").hex(6)
         assessment = alert.assessment
+        first_read = assessment.window_first_read
+        reads_began_at = iso_time(first_read) if first_read is not None else None
         await self.audit("incident.opened", agent=alert.agent, decision="contain",
                          reason="; ".join(assessment.reasons()) or "risk reached HIGH", incident=incident_id,
-                         score=assessment.score, risk_seq=alert.audit_seq, window_records=assessment.window_records)
+                         score=assessment.score, risk_seq=alert.audit_seq, window_records=assessment.window_records,
+                         reads_began_at=reads_began_at)
         steps: list[StepResult] = []
         reason = f"risk {assessment.score:g} ({assessment.level.value}): " + "; ".join(assessment.reasons(limit=1))
         steps.append(await self._step("agent_suspended", self._suspend(alert.agent, reason)))
@@ -163,7 +167,8 @@ class IncidentResponder(Actor):
                              reason="suspended, tokens revoked everywhere, receivers acknowledged",
                              incident=incident_id, containment=True,
                              seconds_to_contain=round(contained_at - opened_at, 3),
-                             records_read=assessment.window_records, evidence_seq=evidence.seq)
+                             records_read=assessment.window_records, reads_began_at=reads_began_at,
+                             evidence_seq=evidence.seq)
         return Incident(id=incident_id, agent=alert.agent, opened_at=opened_at, contained_at=contained_at,
                         score=assessment.score, steps=tuple(steps), set_jtis=tuple(jtis), evidence_seq=evidence.seq)
 

@@ -1,32 +1,31 @@
 """The token vault as an actor: it keeps users' third-party OAuth tokens encrypted at rest and
 hands agents short-lived, least-scoped provider access tokens by RFC 8693 token exchange.
 
-Endpoints:
-- ``POST /connect`` — an agent (``private_key_jwt``) asks, for the user of its ID token, a
-  one-time link to connect a provider account; ``GET /connect/start`` sends the user's browser
-  to the provider (authorization code + PKCE S256, RFC 6749 §4.1, RFC 7636) and
-  ``GET /connect/callback`` redeems the code (``client_secret_basic``), checks ``state`` and
-  ``iss`` (RFC 6749 §10.12, RFC 9207) and stores the grant;
-- ``POST /token`` — the exchange (``protocols.vault``): client authentication (RFC 7523 §2.2),
-  the user's ID token validated against the IdP's JWKS with ``aud`` = the calling agent, the
-  integration and scopes checked against the agent's registration, then a cached provider token
-  that is not about to expire, or a new one obtained with the connection's refresh token (RFC 6749
-  §6; the provider rotates it, RFC 9700 §4.14.2) with the scope narrowed to the request.
+This module is the actor and its ``POST /token`` endpoint — the exchange (``protocols.vault``):
+client authentication (RFC 7523 §2.2), the user's ID token validated against the IdP's JWKS with
+``aud`` = the calling agent, the integration and scopes checked against the agent's registration,
+then a cached provider token that is not about to expire, or a new one obtained with the
+connection's refresh token (RFC 6749 §6) with the scope narrowed to the request. Its parts, kept
+apart by concern and mixed into :class:`VaultActor`:
+
+- ``actors.vault_connect`` — connecting a provider account (``/connect``, RFC 6749 §4.1, RFC 7636,
+  RFC 9207);
+- ``actors.vault_provider`` — the vault as the providers' client: token requests, refresh (the
+  provider rotates the refresh token, RFC 9700 §4.14.2) and keeping tokens in use warm;
+- ``actors.vault_keys`` — key-encryption-key rotation, re-wrapping every record while requests
+  continue;
+- ``actors.vault_revocation`` — revocation at the providers (RFC 7009: disconnecting, withdrawn
+  grants).
 
 One refresh at a time per connection (a ``trio.Lock`` each), so concurrent requests never present
-the same refresh token twice (which the provider would treat as theft). A child task refreshes
-tokens in use before they expire; another rotates the key-encryption key on schedule, re-wrapping
-every record while requests continue. Requests are served in their own tasks so a slow provider
-never blocks the vault. Every serve, refresh, refusal, link and rotation is audited; the agent
-never receives a refresh token, and no plaintext token is ever written to the store. Revocation at
-the providers (RFC 7009: disconnecting, withdrawn grants) is in ``actors.vault_revocation``.
+the same refresh token twice (which the provider would treat as theft). Requests are served in
+their own tasks so a slow provider never blocks the vault. Every serve, refresh, refusal, link and
+rotation is audited; the agent never receives a refresh token, and no plaintext token is ever
+written to the store.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,7 +34,12 @@ import trio
 
 from actors.runtime.actor import HttpActor
 from actors.runtime.network import Unreachable
-from actors.storage.vault_store import ACTIVE, RECONNECT, CachedToken, Connection, VaultStore
+from actors.storage.vault_store import ACTIVE, CachedToken, Connection, VaultStore
+from actors.vault_connect import (
+    CONNECT_CALLBACK_PATH, CONNECT_PATH, CONNECT_START_PATH, PendingLink, Ticket, VaultConnections,
+)
+from actors.vault_keys import VaultKeys
+from actors.vault_provider import VAULT_KIND, ProviderClient, VaultProviderTokens
 from actors.vault_revocation import VaultRevocation
 from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
@@ -43,29 +47,22 @@ from protocols.jose.errors import JwtRejected, UnknownKeyId
 from protocols.jose.jwks import JwkSet
 from protocols.jose.jwt import verify_jwt
 from protocols.jose.profiles import TokenProfile
-from protocols.oauth.authorization_code import add_query
-from protocols.oauth.client_auth import AssertionReplayCache, ClientRegistration, authenticate_client, basic_authorization
+from protocols.oauth.client_auth import AssertionReplayCache, ClientRegistration, authenticate_client
 from protocols.oauth.errors import (
-    InteractionRequired, InvalidGrant, InvalidRequest, InvalidTarget, OAuthError, TemporarilyUnavailable,
+    InteractionRequired, InvalidRequest, InvalidTarget, OAuthError, TemporarilyUnavailable,
 )
-from protocols.oauth.metadata import AuthorizationServerMetadata, MetadataRejected, metadata_url
-from protocols.oauth.pkce import PkcePair
-from protocols.oauth.refresh import REFRESH_TOKEN
-from protocols.oauth.token_response import TokenResponse, TokenResponseRejected
+from protocols.oauth.metadata import AuthorizationServerMetadata
 from protocols.oidc.discovery import discovery_url
 from protocols.token_exchange import (
     TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_BEARER, TOKEN_TYPE_ID_TOKEN, TokenExchangeRequest, TokenExchangeResponse,
     token_request_form,
 )
 from protocols.vault import (
-    Envelope, Integration, KekRing, authorize, check_request_shape, needs_refresh, record_aad, resolve_integration,
-    rewrap, seal, slot_key, token_id, unseal,
+    Integration, KekRing, authorize, check_request_shape, needs_refresh, record_aad, resolve_integration, slot_key,
+    unseal,
 )
 
-TOKEN_PATH, CONNECT_PATH = "/token", "/connect"
-CONNECT_START_PATH, CONNECT_CALLBACK_PATH = "/connect/start", "/connect/callback"
-REWRAP_BATCH = 50
-VAULT_KIND = "vault_token"
+TOKEN_PATH = "/token"
 
 
 @attrs.frozen(kw_only=True)
@@ -81,46 +78,14 @@ class VaultConfig:
 
 
 @attrs.frozen(kw_only=True)
-class ProviderClient:
-    """The vault's client registration at one provider's authorization server."""
-
-    name: str
-    issuer: str
-    client_id: str
-    client_secret: str = attrs.field(repr=False)
-
-
-@attrs.frozen(kw_only=True)
-class _Ticket:
-    subject: str
-    provider: str
-    agent: str
-    expires_at: int
-
-
-@attrs.frozen(kw_only=True)
-class _PendingLink:
-    subject: str
-    provider: str
-    agent: str
-    verifier: str = attrs.field(repr=False)
-    expires_at: int
-
-
-@attrs.frozen(kw_only=True)
 class ServedToken:
     token: str = attrs.field(repr=False)
     cached: CachedToken
     refreshed: bool
 
 
-def _page(title: str, text: str, *, status: int = 200) -> HttpResponse:
-    return HttpResponse.html(f"<!doctype html><html><head><title>{html.escape(title)}</title></head><body>"
-                             f"<h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></body></html>", status=status)
-
-
 @attrs.define(eq=False)
-class VaultActor(HttpActor, VaultRevocation):
+class VaultActor(HttpActor, VaultConnections, VaultProviderTokens, VaultKeys, VaultRevocation):
     config: VaultConfig = attrs.field(factory=VaultConfig)
     store: VaultStore | None = None
     idp_issuer: str = ""
@@ -136,8 +101,8 @@ class VaultActor(HttpActor, VaultRevocation):
     _entropy: SeededEntropy = attrs.field(init=False, repr=False)
     _kek_generation: int = attrs.field(default=0, init=False)
     _locks: dict[str, trio.Lock] = attrs.field(factory=dict, init=False)
-    _tickets: dict[str, _Ticket] = attrs.field(factory=dict, init=False, repr=False)
-    _pending: dict[str, _PendingLink] = attrs.field(factory=dict, init=False, repr=False)
+    _tickets: dict[str, Ticket] = attrs.field(factory=dict, init=False, repr=False)
+    _pending: dict[str, PendingLink] = attrs.field(factory=dict, init=False, repr=False)
     _replay: AssertionReplayCache = attrs.field(factory=AssertionReplayCache, init=False)
     _idp_keys: JwkSet | None = attrs.field(default=None, init=False, repr=False)
     _metadata: dict[str, AuthorizationServerMetadata] = attrs.field(factory=dict, init=False)
@@ -156,11 +121,6 @@ class VaultActor(HttpActor, VaultRevocation):
         self.route("POST", CONNECT_PATH, self.start_connection)
         self.route("GET", CONNECT_START_PATH, self.connect_start)
         self.route("GET", CONNECT_CALLBACK_PATH, self.connect_callback)
-
-    def _new_kek(self, generation: int) -> bytes:
-        key = self.runtime.entropy_for(self.name).child(f"kek-{generation}").bytes(32)
-        self.runtime.secrets.add(base64.b64encode(key).decode(), base64.urlsafe_b64encode(key).decode(), key.hex())
-        return key
 
     # ------------------------------------------------------------------ actor life
 
@@ -313,253 +273,6 @@ class VaultActor(HttpActor, VaultRevocation):
         if connection.status != ACTIVE:
             raise InteractionRequired(f"the user must reconnect {provider} ({connection.status_reason})")
         return connection
-
-    async def _provider_metadata(self, provider: ProviderClient) -> AuthorizationServerMetadata:
-        if provider.name not in self._metadata:
-            try:
-                document = await self._get_json(metadata_url(provider.issuer))
-                self._metadata[provider.name] = AuthorizationServerMetadata.from_json(
-                    document, expected_issuer=provider.issuer)
-            except (MetadataRejected, MalformedBody) as exc:
-                raise TemporarilyUnavailable(f"{provider.name} metadata unusable: {exc}") from None
-        return self._metadata[provider.name]
-
-    async def _token_request(self, provider: ProviderClient, params: dict[str, str]) -> TokenResponse:
-        metadata = await self._provider_metadata(provider)
-        request = HttpRequest.form_post(url=metadata.token_endpoint, params=params, headers={
-            "authorization": basic_authorization(provider.client_id, provider.client_secret),
-            "accept": "application/json"})
-        try:
-            response = await self.runtime.network.send(request)
-        except Unreachable as exc:
-            raise TemporarilyUnavailable(str(exc)) from None
-        try:
-            return TokenResponse.from_response(response)
-        except TokenResponseRejected as exc:
-            raise TemporarilyUnavailable(f"{provider.name} sent an unusable token response: {exc}") from None
-
-    async def _refresh(self, connection: Connection, integration: Integration, scope: tuple[str, ...], *,
-                       previous: CachedToken | None, agent: str | None) -> tuple[CachedToken, str]:
-        """Redeem the connection's refresh token for a token narrowed to ``scope`` and
-        ``integration.resource``; store the rotated refresh token and the new access token together.
-        ``agent`` is the agent whose request needs it (``None``: a proactive refresh)."""
-        proactive = agent is None
-        provider = self.providers[connection.provider]
-        cid = connection.connection_id
-        refresh_token = unseal(connection.refresh, aad=record_aad("refresh", cid), ring=self.ring)
-        details = {"connection": integration.name, "provider": provider.name, "scope": " ".join(scope),
-                   "connection_id": cid, "proactive": proactive}
-        try:
-            tokens = await self._token_request(provider, {
-                "grant_type": REFRESH_TOKEN, "refresh_token": refresh_token, "scope": " ".join(scope),
-                "resource": integration.resource})
-        except InvalidGrant as exc:
-            now = self.runtime.clock.now()
-            self._store.set_status(cid, status=RECONNECT, reason=f"provider refused the grant: {exc.description}",
-                                   now=now)
-            await self.audit("vault.refresh_failed", agent=agent, subject=connection.subject, decision="deny",
-                             reason="upstream_grant_invalid", error=exc.error, description=exc.description,
-                             **details)
-            raise InteractionRequired(f"{provider.name} no longer honours the stored grant; the user must "
-                                      f"reconnect {provider.name}") from None
-        except OAuthError as exc:
-            await self.audit("vault.refresh_failed", agent=agent, subject=connection.subject, decision="deny",
-                             reason="upstream_error", error=exc.error, description=exc.description, **details)
-            raise TemporarilyUnavailable(f"{provider.name} could not refresh the token") from None
-        now = self.runtime.clock.now()
-        rotated = tokens.refresh_token or refresh_token
-        self.runtime.secrets.add(tokens.access_token, rotated)
-        slot = slot_key(integration.name, scope)
-        cached = CachedToken(connection_id=cid, slot=slot, integration=integration.name, scope=tokens.scope or scope,
-                             jti=token_id(tokens.access_token), issued_at=now, expires_at=now + tokens.expires_in,
-                             last_served_at=previous.last_served_at if previous else now,
-                             token=seal(tokens.access_token, aad=record_aad("access", f"{cid}/{slot}"), ring=self.ring,
-                                        entropy=self._entropy))
-        updated = attrs.evolve(connection, updated_at=now, refresh=seal(
-            rotated, aad=record_aad("refresh", cid), ring=self.ring, entropy=self._entropy))
-        self._store.record_refresh(updated, cached)
-        await self.audit("vault.token_refreshed", agent=agent, subject=connection.subject, decision="allow",
-                         reason="proactive refresh before expiry" if proactive else "no fresh token for this request",
-                         kind=VAULT_KIND, jti=cached.jti, parent_jti=previous.jti if previous else None,
-                         rotated=tokens.refresh_token is not None, expires_in=tokens.expires_in, **details)
-        return cached, tokens.access_token
-
-    # ------------------------------------------------------------------ proactive refresh
-
-    def _due(self, token: CachedToken) -> int | None:
-        """When ``token`` should be replaced ahead of expiry, or ``None`` if it is not kept warm."""
-        refresh_at = token.expires_at - self.config.refresh_margin
-        if refresh_at <= token.issued_at or refresh_at > token.last_served_at + self.config.keep_warm:
-            return None
-        return refresh_at
-
-    async def _keep_warm(self) -> None:
-        while True:
-            self._wake = trio.Event()
-            due = [(at, t) for t in self._store.cached_tokens() if (at := self._due(t)) is not None]
-            if not due:
-                await self._wake.wait()
-                continue
-            first = min(at for at, _ in due)
-            # A microsecond past the due second, so the float clock reads that whole second.
-            with trio.move_on_after(max(0.0, first - self.runtime.clock.now_float()) + 1e-6) as waited:
-                await self._wake.wait()
-            if not waited.cancelled_caught:
-                continue
-            now = self.runtime.clock.now_float()
-            for at, token in due:
-                if at <= now:
-                    await self._refresh_ahead(token)
-
-    async def _refresh_ahead(self, token: CachedToken) -> None:
-        integration = self.integrations[token.integration]
-        async with self._lock(token.connection_id):
-            current = self._store.cached(token.connection_id, token.slot)
-            if current is None or current.jti != token.jti:
-                return  # replaced meanwhile
-            connection = next((c for c in self._store.connections() if c.connection_id == token.connection_id), None)
-            if connection is None or connection.status != ACTIVE:
-                return
-            try:
-                await self._refresh(connection, integration, current.scope, previous=current, agent=None)
-            except OAuthError:
-                self._store.drop_cached(token.connection_id, token.slot)  # audited in _refresh; retried on demand
-
-    # ------------------------------------------------------------------ key rotation
-
-    async def _rotate_on_schedule(self) -> None:
-        while True:
-            await trio.sleep(self.config.kek_rotation_period)
-            await self.rotate_kek()
-
-    async def rotate_kek(self) -> dict[str, Any]:
-        """New KEK; every record's data key is re-wrapped in small transactions while requests go
-        on; the old KEK is dropped once nothing uses it."""
-        assert self.ring is not None
-        old = self.ring.active_id
-        self._kek_generation += 1
-        self.ring = self.ring.rotate(kek_id=f"kek-{self._kek_generation}", key=self._new_kek(self._kek_generation))
-        rewrapped = 0
-        while True:
-            connections = {c.connection_id: rewrap(c.refresh, ring=self.ring) for c in self._store.connections()
-                           if c.refresh.kek_id != self.ring.active_id}
-            tokens = {(t.connection_id, t.slot): rewrap(t.token, ring=self.ring) for t in self._store.cached_tokens()
-                      if t.token.kek_id != self.ring.active_id}
-            batch_c = dict(itertools.islice(connections.items(), REWRAP_BATCH))
-            batch_t = dict(itertools.islice(tokens.items(), REWRAP_BATCH - len(batch_c)))
-            if not batch_c and not batch_t:
-                break
-            self._store.rewrap(connections=batch_c, tokens=batch_t)
-            rewrapped += len(batch_c) + len(batch_t)
-            await trio.sleep(0)  # let requests in between batches: no downtime
-        usage = self._store.kek_usage()
-        retired = [k for k in self.ring.keys if k != self.ring.active_id and not usage.get(k)]
-        for kek_id in retired:
-            self.ring = self.ring.retire(kek_id)
-        report = {"old_kek": old, "new_kek": self.ring.active_id, "rewrapped": rewrapped, "retired": retired}
-        await self.audit("vault.key_rotated", decision="allow", reason="key-encryption key rotated", **report)
-        return report
-
-    # ------------------------------------------------------------------ connected accounts
-
-    def connection_scope(self, provider: str) -> tuple[str, ...]:
-        """What the vault asks a provider for: the scopes registered agents may use there."""
-        wanted = {scope for grants in self.agent_grants.values() for name, scopes in grants.items()
-                  if name in self.integrations and self.integrations[name].provider == provider for scope in scopes}
-        return tuple(sorted(wanted))
-
-    async def start_connection(self, request: HttpRequest) -> HttpResponse:
-        agent = subject = None
-        provider = ""
-        try:
-            try:
-                form = request.form()
-            except MalformedBody as exc:
-                raise InvalidRequest(str(exc)) from None
-            agent = self._authenticate(request, form)
-            claims = await self._subject(form.get("subject_token_type", ""), form.get("subject_token", ""), agent)
-            subject = claims["sub"]
-            provider = form.get("connection", "")
-            if provider not in self.providers:
-                raise InvalidTarget("no such provider connection")
-            if not self.connection_scope(provider) or not any(
-                    self.integrations[n].provider == provider for n in self.agent_grants.get(agent, {})):
-                raise InvalidTarget(f"this agent uses no integration of {provider}")
-        except OAuthError as exc:
-            return await self._refuse(exc, agent=agent, subject=subject, reason="connect_refused", provider=provider)
-        ticket = self._entropy.token(24)
-        self.runtime.secrets.add(ticket)
-        now = self.runtime.clock.now()
-        self._tickets[ticket] = _Ticket(subject=subject, provider=provider, agent=agent,
-                                        expires_at=now + self.config.ticket_lifetime)
-        await self.audit("vault.connect_started", agent=agent, subject=subject, decision="allow",
-                         reason="connect link issued to the user", provider=provider,
-                         scope=" ".join(self.connection_scope(provider)))
-        return HttpResponse.json_body({"connect_uri": add_query(self.url(CONNECT_START_PATH), {"ticket": ticket}),
-                                       "expires_in": self.config.ticket_lifetime}, no_store=True)
-
-    async def connect_start(self, request: HttpRequest) -> HttpResponse:
-        now = self.runtime.clock.now()
-        ticket = self._tickets.pop(request.query_params().get("ticket", ""), None)
-        if ticket is None or ticket.expires_at <= now:
-            await self.audit("vault.connect_failed", agent=ticket.agent if ticket else None,
-                             subject=ticket.subject if ticket else None, decision="deny",
-                             reason="expired_ticket" if ticket else "unknown_or_used_ticket")
-            return _page("Link expired", "This connection link is unknown, used or expired.", status=400)
-        provider = self.providers[ticket.provider]
-        metadata = await self._provider_metadata(provider)
-        state, pair = self._entropy.token(16), PkcePair.generate(self._entropy)
-        self.runtime.secrets.add(state, pair.verifier)
-        self._pending[state] = _PendingLink(subject=ticket.subject, provider=provider.name, agent=ticket.agent,
-                                            verifier=pair.verifier, expires_at=now + self.config.ticket_lifetime)
-        return HttpResponse.redirect(add_query(metadata.authorization_endpoint, {
-            "response_type": "code", "client_id": provider.client_id, "redirect_uri": self.url(CONNECT_CALLBACK_PATH),
-            "scope": " ".join(self.connection_scope(provider.name)), "state": state,
-            "code_challenge": pair.challenge, "code_challenge_method": pair.method}))
-
-    async def connect_callback(self, request: HttpRequest) -> HttpResponse:
-        params = request.query_params()
-        pending = self._pending.pop(params.get("state", ""), None)
-        now = self.runtime.clock.now()
-        if pending is None or pending.expires_at <= now:
-            await self.audit("vault.connect_failed", decision="deny", reason="unknown_or_expired_state")
-            return _page("Connection failed", "This sign-in is unknown or expired. Start again.", status=400)
-        provider = self.providers[pending.provider]
-        who = {"agent": pending.agent, "subject": pending.subject}
-        if params.get("iss") != provider.issuer:
-            await self.audit("vault.connect_failed", decision="deny", reason="issuer_mismatch",
-                             provider=provider.name, **who)
-            return _page("Connection failed", "The answer did not come from the expected provider.", status=400)
-        if "error" in params or "code" not in params:
-            reason = params.get("error", "missing_code")
-            await self.audit("vault.connect_failed", decision="deny", reason=reason, provider=provider.name,
-                             description=params.get("error_description", ""), **who)
-            return _page("Not connected", f"{provider.name} was not connected ({reason}).", status=403)
-        code = params["code"]
-        self.runtime.secrets.add(code)
-        try:
-            tokens = await self._token_request(provider, {
-                "grant_type": "authorization_code", "code": code, "redirect_uri": self.url(CONNECT_CALLBACK_PATH),
-                "code_verifier": pending.verifier})
-            if not tokens.refresh_token:
-                raise TemporarilyUnavailable(f"{provider.name} issued no refresh token")
-        except OAuthError as exc:
-            await self.audit("vault.connect_failed", decision="deny", reason=exc.error, provider=provider.name,
-                             description=exc.description, **who)
-            return _page("Connection failed", f"{provider.name} did not complete the connection.", status=502)
-        self.runtime.secrets.add(tokens.access_token, tokens.refresh_token)
-        cid = "con_" + self._entropy.hex(8)
-        self._store.upsert_connection(Connection(
-            connection_id=cid, subject=pending.subject, provider=provider.name, scope=tokens.scope, status=ACTIVE,
-            status_reason="", created_at=now, updated_at=now,
-            refresh=seal(tokens.refresh_token, aad=record_aad("refresh", cid), ring=self.ring, entropy=self._entropy)))
-        await self.audit("vault.connected", decision="allow", reason="the user linked the account",
-                         provider=provider.name, connection_id=cid, scope=" ".join(tokens.scope), **who)
-        return _page("Account connected", f"Your {provider.name} account is now connected. You can close this page.")
-
-    def envelopes(self) -> list[Envelope]:
-        """Every stored envelope (for inspection: which KEK wraps what)."""
-        return ([c.refresh for c in self._store.connections()] + [t.token for t in self._store.cached_tokens()])
 
 
 def _refusal_reason(error: OAuthError) -> str:

@@ -14,7 +14,8 @@ from protocols.oauth.revocation import ACCESS_TOKEN_HINT, REFRESH_TOKEN_HINT, re
 from protocols.vault import record_aad, unseal
 
 if TYPE_CHECKING:
-    from actors.vault import ProviderClient, VaultActor
+    from actors.vault import VaultActor
+    from actors.vault_provider import ProviderClient
 
 
 class VaultRevocation:

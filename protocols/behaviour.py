@@ -153,6 +153,8 @@ class RiskAssessment:
     window_records: int
     window_calls: int
     today_records: int
+    window_first_read: float | None = None
+    """When the first record of the window was read (epoch seconds); ``None``: none was."""
 
     def reasons(self, *, limit: int = 3) -> list[str]:
         """The explanations of the factors that scored, largest first."""
@@ -244,7 +246,8 @@ def assess(*, recent: Sequence[Observation], today_records: int, baseline: Basel
     score = round(score, 1)
     return RiskAssessment(agent=baseline.agent, time=now, score=score, level=policy.level(score),
                           factors=tuple(factors), window_records=k, window_calls=len(window),
-                          today_records=today_records)
+                          today_records=today_records,
+                          window_first_read=min((o.time for o in window if o.records), default=None))
 
 
 def _volume(k: int, *, baseline: Baseline, policy: DetectionPolicy) -> Factor:

@@ -1,5 +1,5 @@
-"""OpenID CIBA Core 1.0 (Client-Initiated Backchannel Authentication): request validation, the
-per-request state machine, and the client's side of the exchange. Sans-IO.
+"""OpenID CIBA Core 1.0 (Client-Initiated Backchannel Authentication): the client's registration and
+the authentication request. Sans-IO.
 
 - §4 client metadata (``CibaClient``): ``backchannel_token_delivery_mode`` poll / ping / push,
   ``backchannel_client_notification_endpoint`` (required for ping and push),
@@ -11,22 +11,15 @@ per-request state machine, and the client's side of the exchange. Sans-IO.
   integer; ``client_notification_token`` a bearer token (RFC 6750 §2.1, ≤ 1024 characters) for
   ping and push; ``user_code`` when the client registered it; ``authorization_details`` (RFC 9396
   §3); ``resource`` (RFC 8707). Signed request objects (§7.1.1) are not supported (metadata says so).
-- §7.3 the acknowledgement: ``auth_req_id`` (192 bits, base64url), ``expires_in``, ``interval``.
-- §10 / §11 the token endpoint (``CibaLedger.poll``): ``authorization_pending``, ``slow_down`` (a
-  poll sooner than ``interval`` after the previous one; the interval then grows by 5 s, §7.3),
-  ``expired_token``, ``access_denied``, ``invalid_grant`` (unknown, another client's, or already
-  redeemed — an ``auth_req_id`` is single use).
-- §10.2 ping and §10.3 push notifications, §12 push error payloads: built here, sent by the actor.
+  The client's side: ``build_login_hint_token`` (a signed ``login_hint_token``).
 
-State per ``auth_req_id``: ``pending → approved | denied | expired | failed``; ``approved`` and
-``denied`` become ``redeemed`` once the client has been told. Terminal records stay a while as
-tombstones so a replay is answered precisely, then are purged.
+The provider's per-request state machine is ``protocols.ciba_ledger``; the acknowledgement, the
+token request and the ping / push notifications (§7.3, §10 – §12) are ``protocols.ciba_delivery``.
 """
 
 from __future__ import annotations
 
 import enum
-import hmac
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -35,13 +28,9 @@ from typing import Any
 import attrs
 
 from protocols.entropy import SeededEntropy
-from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.jose.jwt import sign_jwt
 from protocols.jose.keys import SigningKey
-from protocols.oauth.errors import (
-    AccessDenied, AuthorizationPending, ExpiredToken, InvalidBindingMessage, InvalidGrant, InvalidRequest,
-    InvalidScope, InvalidTarget, MissingUserCode, OAuthError, SlowDown,
-)
+from protocols.oauth.errors import InvalidBindingMessage, InvalidRequest, InvalidScope, InvalidTarget, MissingUserCode
 from protocols.rar import AuthorizationDetail, parse_authorization_details
 
 CIBA_GRANT_TYPE = "urn:openid:params:grant-type:ciba"
@@ -57,9 +46,6 @@ MAX_BINDING_MESSAGE = 100
 MAX_NOTIFICATION_TOKEN = 1024
 MIN_NOTIFICATION_TOKEN = 22
 """22 base64url characters carry 128 bits: a shorter bearer token cannot have "high entropy" (§7.1)."""
-MAX_PENDING_PER_USER = 5
-"""Pending requests one client may hold for one person: more is push-bombing (§6 / §15 considerations)."""
-TOMBSTONE_SECONDS = 3600
 LOGIN_HINT_TOKEN_TYP = "login-hint+jwt"
 
 _B64TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
@@ -219,224 +205,7 @@ class BackchannelRequest:
                    authorization_details=details, resource=resource)
 
 
-# ------------------------------------------------------------------------ state machine
-
-
-class CibaState(enum.Enum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    DENIED = "denied"
-    EXPIRED = "expired"
-    REDEEMED = "redeemed"
-    FAILED = "failed"
-
-
-ACTIVE_STATES = frozenset({CibaState.PENDING, CibaState.APPROVED})
-
-
-@attrs.frozen(kw_only=True)
-class Approval:
-    """Who decided, how they authenticated, and when (the evidence kept with the request)."""
-
-    approved: bool
-    decided_at: int
-    device_id: str
-    device_kid: str
-    amr: tuple[str, ...]
-    reason: str = ""
-
-
-@attrs.frozen(kw_only=True)
-class CibaTransaction:
-    """One authentication request: ``auth_req_id`` is the client's handle, ``txn`` the device's."""
-
-    auth_req_id: str = attrs.field(repr=False)
-    txn: str
-    client_id: str
-    mode: DeliveryMode
-    subject: str
-    request: BackchannelRequest
-    created_at: int
-    expires_at: int
-    interval: int
-    state: CibaState = CibaState.PENDING
-    last_poll_at: int | None = None
-    approval: Approval | None = None
-    token_jtis: tuple[str, ...] = ()
-
-    @property
-    def active(self) -> bool:
-        return self.state in ACTIVE_STATES
-
-
-@attrs.define
-class CibaLedger:
-    """Every request by ``auth_req_id`` (and by device-facing ``txn``)."""
-
-    _by_id: dict[str, CibaTransaction] = attrs.field(factory=dict, repr=False)
-    _by_txn: dict[str, str] = attrs.field(factory=dict, repr=False)
-
-    def open(self, *, request: BackchannelRequest, client: CibaClient, subject: str, now: int,
-             entropy: SeededEntropy) -> CibaTransaction:
-        """Accept a validated request (§7.3): expiry is the shorter of the asked and allowed waits."""
-        pending = sum(1 for t in self._by_id.values()
-                      if t.client_id == client.client_id and t.subject == subject and t.active and t.expires_at > now)
-        if pending >= MAX_PENDING_PER_USER:
-            raise AccessDenied("too many pending requests for this user")
-        lifetime = min(request.requested_expiry or client.max_expiry, client.max_expiry)
-        txn = CibaTransaction(auth_req_id=entropy.token(24), txn=entropy.token(12), client_id=client.client_id,
-                              mode=client.delivery_mode, subject=subject, request=request, created_at=now,
-                              expires_at=now + lifetime, interval=client.interval)
-        self._by_id[txn.auth_req_id] = txn
-        self._by_txn[txn.txn] = txn.auth_req_id
-        return txn
-
-    def get(self, auth_req_id: str) -> CibaTransaction | None:
-        return self._by_id.get(auth_req_id)
-
-    def by_txn(self, txn: str) -> CibaTransaction | None:
-        auth_req_id = self._by_txn.get(txn)
-        return self._by_id.get(auth_req_id) if auth_req_id else None
-
-    def _put(self, txn: CibaTransaction) -> CibaTransaction:
-        self._by_id[txn.auth_req_id] = txn
-        return txn
-
-    def _expire_if_due(self, txn: CibaTransaction, now: int) -> CibaTransaction:
-        if txn.active and now >= txn.expires_at:
-            return self._put(attrs.evolve(txn, state=CibaState.EXPIRED))
-        return txn
-
-    def poll(self, *, auth_req_id: str, client_id: str, now: int) -> CibaTransaction:
-        """A token request (§10.1): the approved transaction (now redeemed), or the error to answer."""
-        txn = self._by_id.get(auth_req_id)
-        if txn is None or txn.client_id != client_id:
-            raise InvalidGrant("unknown auth_req_id")
-        txn = self._expire_if_due(txn, now)
-        if txn.state is CibaState.EXPIRED:
-            raise ExpiredToken("the authentication request expired")
-        if txn.state in (CibaState.REDEEMED, CibaState.FAILED):
-            raise InvalidGrant("the auth_req_id was already used")
-        if txn.state is CibaState.DENIED:
-            self._put(attrs.evolve(txn, state=CibaState.REDEEMED))
-            raise AccessDenied("the user denied the request")
-        if txn.state is CibaState.APPROVED:
-            return self._put(attrs.evolve(txn, state=CibaState.REDEEMED, last_poll_at=now))
-        if txn.last_poll_at is not None and now - txn.last_poll_at < txn.interval:
-            self._put(attrs.evolve(txn, last_poll_at=now, interval=txn.interval + SLOW_DOWN_STEP))
-            raise SlowDown(f"poll at most every {txn.interval + SLOW_DOWN_STEP} seconds")
-        self._put(attrs.evolve(txn, last_poll_at=now))
-        raise AuthorizationPending("the user has not answered yet")
-
-    def decide(self, *, txn_id: str, subject: str, approval: Approval, now: int) -> CibaTransaction:
-        """Record the user's answer from their authentication device."""
-        txn = self.by_txn(txn_id)
-        if txn is None or txn.subject != subject:
-            raise InvalidGrant("unknown transaction")
-        if txn.state is CibaState.EXPIRED or (txn.active and now >= txn.expires_at):
-            # Left active: the expiry sweep ends it and tells ping and push clients.
-            raise ExpiredToken("the authentication request expired before the answer")
-        if txn.state is not CibaState.PENDING:
-            raise InvalidGrant("the request was already answered")
-        state = CibaState.APPROVED if approval.approved else CibaState.DENIED
-        return self._put(attrs.evolve(txn, state=state, approval=approval))
-
-    def mark(self, txn: CibaTransaction, state: CibaState, *, token_jtis: tuple[str, ...] = ()) -> CibaTransaction:
-        """Move a transaction on after a delivery (push redeemed or failed, ping answered)."""
-        current = self._by_id.get(txn.auth_req_id, txn)
-        return self._put(attrs.evolve(current, state=state, token_jtis=token_jtis or current.token_jtis))
-
-    def expire_due(self, *, now: int) -> list[CibaTransaction]:
-        """Active requests whose time is up, now expired (oldest first)."""
-        due = sorted((t for t in self._by_id.values() if t.active and now >= t.expires_at),
-                     key=lambda t: (t.expires_at, t.created_at, t.txn))
-        return [self._put(attrs.evolve(t, state=CibaState.EXPIRED)) for t in due]
-
-    def next_deadline(self) -> int | None:
-        deadlines = [t.expires_at for t in self._by_id.values() if t.active]
-        return min(deadlines) if deadlines else None
-
-    def purge(self, *, now: int) -> None:
-        for auth_req_id, txn in list(self._by_id.items()):
-            if not txn.active and now >= txn.expires_at + TOMBSTONE_SECONDS:
-                del self._by_id[auth_req_id]
-                self._by_txn.pop(txn.txn, None)
-
-    def __len__(self) -> int:
-        return len(self._by_id)
-
-
-# ------------------------------------------------------------------------ responses
-
-
-def acknowledgement(txn: CibaTransaction) -> HttpResponse:
-    """§7.3: ``auth_req_id``, ``expires_in`` and, for poll and ping, ``interval``."""
-    body: dict[str, Any] = {"auth_req_id": txn.auth_req_id, "expires_in": txn.expires_at - txn.created_at}
-    if txn.mode is not DeliveryMode.PUSH:
-        body["interval"] = txn.interval
-    return HttpResponse.json_body(body, no_store=True)
-
-
-def token_endpoint_error(error: OAuthError) -> HttpResponse:
-    """CIBA token-endpoint errors are 400 (§11, RFC 6749 §5.2) — ``access_denied`` included."""
-    status = 400 if isinstance(error, AccessDenied) else error.status
-    return HttpResponse.json_body(error.to_json(), status=status, no_store=True)
-
-
-def ping_request(*, endpoint: str, notification_token: str, auth_req_id: str) -> HttpRequest:
-    """§10.2: POST ``{"auth_req_id"}`` with the client's bearer ``client_notification_token``."""
-    return HttpRequest.json_post(url=endpoint, payload={"auth_req_id": auth_req_id},
-                                 headers={"authorization": f"Bearer {notification_token}"})
-
-
-def push_request(*, endpoint: str, notification_token: str, payload: Mapping[str, Any]) -> HttpRequest:
-    """§10.3.1 (token) or §12 (error): POST the payload with the client's bearer token."""
-    return HttpRequest.json_post(url=endpoint, payload=dict(payload),
-                                 headers={"authorization": f"Bearer {notification_token}"})
-
-
-def push_error_payload(*, auth_req_id: str, error: OAuthError) -> dict[str, str]:
-    """§12: ``access_denied``, ``expired_token`` or ``transaction_failed`` for a push client."""
-    return {"auth_req_id": auth_req_id, **error.to_json()}
-
-
-def delivered(status: int | None) -> bool:
-    """§10.2 / §10.3: the client answers 204 (200 accepted); redirects are not followed."""
-    return status in (200, 204)
-
-
 # ------------------------------------------------------------------------ client side
-
-
-class NotificationRejected(ValueError):
-    """A notification the client must ignore (wrong bearer token, unknown request, bad body)."""
-
-
-@attrs.frozen(kw_only=True)
-class Acknowledgement:
-    """What the client keeps after ``/bc-authorize`` (§7.3)."""
-
-    auth_req_id: str = attrs.field(repr=False)
-    expires_in: int
-    interval: int
-
-    @classmethod
-    def from_response(cls, response: HttpResponse) -> Acknowledgement:
-        if response.status != 200:
-            raise OAuthError.from_response(response)
-        try:
-            body = response.json()
-        except MalformedBody as exc:
-            raise NotificationRejected(str(exc)) from None
-        auth_req_id = body.get("auth_req_id") if isinstance(body, dict) else None
-        expires_in = body.get("expires_in") if isinstance(body, dict) else None
-        interval = body.get("interval", DEFAULT_INTERVAL) if isinstance(body, dict) else None
-        if not isinstance(auth_req_id, str) or not re.match(r"^[A-Za-z0-9\-_.]{16,}$", auth_req_id):
-            raise NotificationRejected("the acknowledgement lacks a well-formed auth_req_id")
-        for value in (expires_in, interval):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise NotificationRejected("expires_in and interval must be positive integers")
-        return cls(auth_req_id=auth_req_id, expires_in=expires_in, interval=interval)
 
 
 def build_login_hint_token(*, client_id: str, audience: str, email: str, key: SigningKey, now: int,
@@ -447,24 +216,3 @@ def build_login_hint_token(*, client_id: str, audience: str, email: str, key: Si
     claims = {"iss": client_id, "aud": audience, "iat": now, "exp": now + lifetime, "jti": entropy.token(12),
               "sub_id": {"format": "email", "email": email}}
     return sign_jwt(claims=claims, key=key, typ=LOGIN_HINT_TOKEN_TYP)
-
-
-def token_request_params(auth_req_id: str) -> dict[str, str]:
-    """§10.1: the token request of a poll or ping client (client authentication added by the caller)."""
-    return {"grant_type": CIBA_GRANT_TYPE, "auth_req_id": auth_req_id}
-
-
-def read_notification(request: HttpRequest, *, expected_token: str, auth_req_id: str) -> dict[str, Any]:
-    """Check a ping or push at the client's endpoint (§10.2, §10.3): the bearer token is the one
-    sent with the request (constant-time compare) and the body names the same ``auth_req_id``."""
-    header = request.header("authorization") or ""
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected_token.encode()):
-        raise NotificationRejected("the notification does not carry our client_notification_token")
-    try:
-        body = request.json()
-    except MalformedBody as exc:
-        raise NotificationRejected(str(exc)) from None
-    if not isinstance(body, dict) or body.get("auth_req_id") != auth_req_id:
-        raise NotificationRejected("the notification is for another request")
-    return body

@@ -113,6 +113,16 @@ def needs_refresh(*, expires_at: int, now: int, margin: int) -> bool:
     return expires_at - now <= margin
 
 
+def refresh_due(*, issued_at: int, expires_at: int, last_served_at: int, margin: int, keep_warm: int) -> int | None:
+    """When a cached token is replaced ahead of expiry — ``margin`` seconds before it expires — or
+    ``None``: not a token that lives no longer than the margin, nor one last served more than
+    ``keep_warm`` seconds before that moment (only tokens in use are kept warm)."""
+    refresh_at = expires_at - margin
+    if refresh_at <= issued_at or refresh_at > last_served_at + keep_warm:
+        return None
+    return refresh_at
+
+
 def token_id(token: str) -> str:
     """The ``jti`` of a JWT access token (read for audit lineage only — the vault is a client and
     trusts nothing in it), or a SHA-256 fingerprint for an opaque token."""

@@ -47,8 +47,12 @@ def _incident_finding(incident: Incident) -> Finding:
                        seq=incident.opened_seq)
     took = duration_label(incident.seconds_to_contain or 0)
     records = "" if incident.records_read is None else f"; {incident.records_read} records read before containment"
+    began = ("" if incident.seconds_from_first_read is None else
+             f", {duration_label(incident.seconds_from_first_read)} after the first record read "
+             f"({day_time_label(incident.reads_began_at)})")
     return Finding(severity="high", title=f"Incident on {incident.agent} contained in {took}",
-                   detail=f"opened at {opened} by {incident.opened_by}, contained by {incident.contained_by}{records}",
+                   detail=f"opened at {opened} by {incident.opened_by}, contained by {incident.contained_by}"
+                          f"{began}{records}",
                    seq=incident.opened_seq)
 
 

@@ -15,6 +15,11 @@ Detail keys read:
   if given, else the sum of ``details.records`` over the agent's entries since its last score
   *below* threshold (the last time it was known normal; the whole log if never) up to the
   containment — the attack usually starts before it is detected.
+* The first read of that window — ``details.reads_began_at`` (an audit time) on the containment
+  or opening entry if given, else the first entry counted above — dates the activity the incident is about, so
+  an incident has two durations: time to detect (first read → opening) and time to contain, counted
+  from detection (``seconds_to_contain``, the usual MTTC convention) and from the first read
+  (``seconds_from_first_read``: how long the reads went on, whatever noticed them).
 """
 
 from __future__ import annotations
@@ -53,12 +58,28 @@ class Incident:
     contained_at: str | None = None
     contained_by: str | None = None
     records_read: int | None = None
+    reads_began_at: str | None = None
 
     @property
     def seconds_to_contain(self) -> float | None:
-        if self.contained_at is None:
-            return None
-        return (parse_time(self.contained_at) - parse_time(self.opened_at)).total_seconds()
+        """From detection (the opening entry) to containment."""
+        return _seconds(self.opened_at, self.contained_at)
+
+    @property
+    def seconds_to_detect(self) -> float | None:
+        """From the first record read in the incident's window to detection."""
+        return _seconds(self.reads_began_at, self.opened_at)
+
+    @property
+    def seconds_from_first_read(self) -> float | None:
+        """From the first record read in the incident's window to containment."""
+        return _seconds(self.reads_began_at, self.contained_at)
+
+
+def _seconds(start: str | None, end: str | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return (parse_time(end) - parse_time(start)).total_seconds()
 
 
 def agent_of(entry: AuditEntry) -> str:
@@ -88,6 +109,7 @@ def _records(entry: AuditEntry, key: str) -> int | None:
 def find_incidents(entries: Sequence[AuditEntry]) -> tuple[Incident, ...]:
     open_by_agent: dict[str, Incident] = {}
     reads: dict[str, int] = {}
+    first_read: dict[str, str] = {}
     done: list[Incident] = []
     for entry in entries:
         if layer_of(entry) is RUN:
@@ -99,7 +121,11 @@ def find_incidents(entries: Sequence[AuditEntry]) -> tuple[Incident, ...]:
         incident = open_by_agent.get(agent)
         if incident is None and score is not None and threshold is not None and score < threshold:
             reads[agent] = 0
-        reads[agent] = reads.get(agent, 0) + (_records(entry, "records") or 0)
+            first_read.pop(agent, None)
+        records = _records(entry, "records") or 0
+        reads[agent] = reads.get(agent, 0) + records
+        if records:
+            first_read.setdefault(agent, entry.time)
         if incident is not None:
             if score is not None and (incident.peak_score is None or score > incident.peak_score):
                 incident = attrs.evolve(incident, peak_score=score)
@@ -107,10 +133,12 @@ def find_incidents(entries: Sequence[AuditEntry]) -> tuple[Incident, ...]:
                 given = _records(entry, "records_read")
                 if given is None:
                     given = incident.records_read if incident.records_read is not None else reads[agent]
+                began = text_detail(entry, "reads_began_at") or incident.reads_began_at or first_read.get(agent)
                 done.append(attrs.evolve(incident, contained_seq=entry.seq, contained_at=entry.time,
-                                         contained_by=entry.event, records_read=given))
+                                         contained_by=entry.event, records_read=given, reads_began_at=began))
                 del open_by_agent[agent]
                 reads[agent] = 0
+                first_read.pop(agent, None)
             else:
                 open_by_agent[agent] = incident
             continue
@@ -118,6 +146,8 @@ def find_incidents(entries: Sequence[AuditEntry]) -> tuple[Incident, ...]:
         if crossing or entry.event in OPENING_EVENTS:
             open_by_agent[agent] = Incident(agent=agent, opened_seq=entry.seq, opened_at=entry.time,
                                             opened_by=entry.event, peak_score=score, threshold=threshold,
-                                            records_read=_records(entry, "records_read"))
+                                            records_read=_records(entry, "records_read"),
+                                            reads_began_at=text_detail(entry, "reads_began_at")
+                                            or first_read.get(agent))
     done.extend(open_by_agent.values())
     return tuple(sorted(done, key=lambda incident: incident.opened_seq))

@@ -67,7 +67,9 @@ def report_document(report: Report, charts: Mapping[str, Chart]) -> dict[str, An
                            key=lambda row: row["seq"]),
         "tokens": {"nodes": [_token(node) for node in report.lineage.nodes],
                    "edges": [attrs.asdict(edge) for edge in report.lineage.edges]},
-        "incidents": [{**attrs.asdict(i), "seconds_to_contain": i.seconds_to_contain} for i in report.incidents],
+        "incidents": [{**attrs.asdict(i), "seconds_to_contain": i.seconds_to_contain,
+                       "seconds_to_detect": i.seconds_to_detect, "seconds_from_first_read": i.seconds_from_first_read}
+                      for i in report.incidents],
         "risk": [attrs.asdict(point) for point in report.risk],
         "certifications": [attrs.asdict(row) for row in report.certifications],
         "findings": [attrs.asdict(finding) for finding in report.findings],

@@ -64,9 +64,12 @@ def _incident_marks(axes: Axes, *, origin: datetime, incident: Incident, label: 
         axes.axvline(seconds_since(origin, incident.contained_at), color=INK, linewidth=1.6, zorder=2)
     if not label:
         return
-    text = f"detected {incident.opened_at[11:19]}"
+    text = f"reads began {incident.reads_began_at[11:19]}\n" if incident.reads_began_at else ""
+    text += f"detected {incident.opened_at[11:19]}"
     if incident.contained_at:
         text += f"\ncontained after {duration_label(incident.seconds_to_contain or 0)}"
+        if incident.seconds_from_first_read is not None:
+            text += f" ({duration_label(incident.seconds_from_first_read)} from the first read)"
         if incident.records_read is not None:
             text += f"\n{incident.records_read} records read before"
     else:

@@ -26,7 +26,8 @@ from actors.runtime.context import Runtime
 from actors.saas import fitness_tracker, google_workspace
 from actors.saas.base import SaasProvider
 from actors.saas.fitness_tracker import FitnessActor
-from actors.saas.google_workspace import CalendarEvent, GoogleWorkspaceActor, WorkspaceData, WorkspaceUser
+from actors.saas.google_workspace import GoogleWorkspaceActor, WorkspaceData, WorkspaceUser
+from actors.saas.workspace_calendar import CalendarEvent
 from protocols.consent_policy import ConsentingAuthorizationServer, TenantPolicy
 from protocols.jose.keys import Algorithm, KeyRing
 from protocols.oauth.authorization_server import ApiResource, OAuthClient, ServerConfig

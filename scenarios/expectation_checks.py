@@ -20,7 +20,7 @@ import attrs
 from actors.runtime.secrets import SecretRegistry
 from protocols.audit_chain import AuditEntry
 from reports.classification import counted_outcome
-from reports.incidents import find_incidents
+from reports.incidents import Incident, find_incidents
 from reports.integrity import check_integrity
 from reports.run_reader import RunRecord
 from scenarios.expectations import Expectation, money
@@ -139,14 +139,24 @@ def _containment(x: Expectation, record: RunRecord, _: Any) -> tuple[bool, str]:
     incidents = [i for i in find_incidents(record.entries) if not x.get("agent") or i.agent == x.get("agent")]
     if not incidents:
         return False, "no incident was detected"
-    contained = [i for i in incidents if i.seconds_to_contain is not None]
+
+    def seconds(incident: Incident) -> float | None:
+        if x.get("measured_from") == "first_read":
+            return incident.seconds_from_first_read
+        return incident.seconds_to_contain
+
+    contained = [i for i in incidents if seconds(i) is not None]
     if not contained:
+        if any(i.contained_at for i in incidents):
+            return False, f"{len(incidents)} incident(s) contained, but no record read is dated before them"
         return False, f"{len(incidents)} incident(s) detected, none contained"
-    best = min(contained, key=lambda i: i.seconds_to_contain)
-    observed = (f"{best.agent}: detected {best.opened_at} ({best.opened_by}), contained after "
-                f"{best.seconds_to_contain:g} s ({best.contained_by}), {best.records_read} records read")
+    best = min(contained, key=seconds)
+    began = f"reads began {best.reads_began_at}, " if best.reads_began_at else ""
+    observed = (f"{best.agent}: {began}detected {best.opened_at} ({best.opened_by}), contained "
+                f"{best.contained_at} ({best.contained_by}): {seconds(best):g} s from "
+                f"{x.get('measured_from').replace('_', ' ')}, {best.records_read} records read")
     limit = x.get("max_records")
-    ok = best.seconds_to_contain <= x.get("within") and (limit is None or (best.records_read or 0) <= limit)
+    ok = seconds(best) <= x.get("within") and (limit is None or (best.records_read or 0) <= limit)
     return ok, observed
 
 

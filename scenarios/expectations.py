@@ -9,8 +9,9 @@ makes it fail. The kinds (``KINDS``; fields in ``FIELDS``):
 ``scope``         ``scope`` is ``decision`` = refused | granted (optionally only for ``agent``)
 ``approval``      a CIBA request for ``amount`` ``currency`` (optional ``type``, ``agent``) has
                   ``outcome`` = requested | approved | denied | expired | not_requested
-``containment``   an incident (optionally of ``agent``) is contained ``within`` seconds of detection,
-                  having read at most ``max_records``
+``containment``   an incident (optionally of ``agent``) is contained ``within`` seconds, having read at
+                  most ``max_records``; ``measured_from`` = detection (default: the usual time to
+                  contain) | first_read (the first record read in the window that raised the alert)
 ``phase``         ``phase`` ran with ``outcome`` = pass | fail
 ``fact``          ``phase``'s recorded ``fact`` ``equals`` a value, or is ``at_least`` / ``at_most`` a number
 ``event``         audit entries named ``event`` (glob; optional ``actor``, ``agent``, ``decision``,
@@ -37,12 +38,13 @@ from protocols.fga.rag import object_for_uri, uri_for_object
 
 KINDS = ("access", "scope", "approval", "containment", "phase", "fact", "event", "no_secrets", "audit_intact")
 APPROVAL_OUTCOMES = ("requested", "approved", "denied", "expired", "not_requested")
+CONTAINMENT_ORIGINS = ("detection", "first_read")
 COMMON = ("kind", "description")
 FIELDS: dict[str, tuple[str, ...]] = {
     "access": ("user", "subject", "resource", "object", "relation", "decision"),
     "scope": ("scope", "decision", "agent"),
     "approval": ("amount", "currency", "type", "agent", "outcome"),
-    "containment": ("within", "agent", "max_records"),
+    "containment": ("within", "agent", "max_records", "measured_from"),
     "phase": ("phase", "outcome"),
     "fact": ("phase", "fact", "equals", "at_least", "at_most"),
     "event": ("event", "actor", "agent", "decision", "reason_contains", "at_least", "at_most"),
@@ -90,7 +92,8 @@ def _sentence(kind: str, f: Mapping[str, Any]) -> str:
     if kind == "containment":
         who = f["agent"] or "an incident"
         records = f", at most {f['max_records']} records read" if f.get("max_records") is not None else ""
-        return f"{who} contained within {f['within']} s of detection{records}"
+        origin = "detection" if f["measured_from"] == "detection" else "the first record read"
+        return f"{who} contained within {f['within']} s of {origin}{records}"
     if kind == "phase":
         return f"phase {f['phase']} {'passes' if f['outcome'] == 'pass' else 'fails'}"
     if kind == "fact":
@@ -207,8 +210,9 @@ def _fields(kind: str, f: _Fields, *, people: set[str], agents: set[str], phases
     if kind == "containment":
         within = f.number("within", minimum=0)
         if within is None:
-            raise f.fail("within", "missing (seconds from detection to containment)")
-        return {"within": within, "agent": agent(), "max_records": f.number("max_records", integer=True)}
+            raise f.fail("within", "missing (seconds to containment)")
+        return {"within": within, "agent": agent(), "max_records": f.number("max_records", integer=True),
+                "measured_from": f.choice("measured_from", CONTAINMENT_ORIGINS, default="detection")}
     if kind == "phase":
         return {"phase": phase(), "outcome": f.choice("outcome", ("pass", "fail"), default="pass")}
     if kind == "fact":

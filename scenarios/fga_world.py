@@ -31,7 +31,7 @@ from typing import Any
 
 import attrs
 
-from protocols.fga.api import STORE_NAME_RE
+from protocols.fga.api_requests import STORE_NAME_RE
 from protocols.fga.errors import FgaError
 from protocols.fga.language import load_model, validate_dsl
 from protocols.fga.language_errors import LanguageErrors

@@ -15,7 +15,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from actors.saas.crm import Account, Contact, Contract, CrmData, CrmUser, Opportunity, Purchase
-from actors.saas.google_workspace import CalendarEvent, DriveFile, Group, WorkspaceData, WorkspaceUser
+from actors.saas.google_workspace import Group, WorkspaceData, WorkspaceUser
+from actors.saas.workspace_calendar import CalendarEvent
+from actors.saas.workspace_drive import DriveFile
 from scenarios.world import World
 
 CUSTOMER = "acme-corp"

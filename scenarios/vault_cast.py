@@ -29,8 +29,10 @@ from actors.saas import crm, google_workspace, slack
 from actors.saas.base import SaasProvider
 from actors.sales_workflow import AgentTools
 from actors.storage.vault_store import SqliteVaultStore
-from actors.vault import CONNECT_CALLBACK_PATH, ProviderClient, VaultActor, VaultConfig
+from actors.vault import VaultActor, VaultConfig
 from actors.vault_client import VaultClient
+from actors.vault_connect import CONNECT_CALLBACK_PATH
+from actors.vault_provider import ProviderClient
 from protocols.egress_policy import EgressPolicy
 from protocols.jose.jwks import JwkSet
 from protocols.jose.keys import KeyRing

@@ -44,7 +44,12 @@ class ScenarioClock:
         return int(self.now_float())
 
     def iso(self) -> str:
-        return datetime.fromtimestamp(self.now_float(), UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return iso_time(self.now_float())
 
     async def sleep_until(self, epoch_seconds: float) -> None:
         await trio.sleep(max(0.0, epoch_seconds - self.now_float()))
+
+
+def iso_time(epoch_seconds: float) -> str:
+    """Epoch seconds as the audit log writes times: ``2025-01-06T09:00:00.000Z``."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

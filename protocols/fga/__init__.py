@@ -7,10 +7,9 @@ answer ``check`` / ``batch_check`` / ``list_objects`` / ``list_users`` over any
 for persistence). Errors are :class:`FgaError` subclasses carrying OpenFGA's codes.
 """
 
-from protocols.fga.check import (
-    BatchCheckItem, BatchCheckOutcome, CheckResolver, CheckResult, batch_check, batch_check_to_json, check,
-)
-from protocols.fga.dsl_parser import ParsedDsl, SourceMap, parse_dsl, parse_dsl_with_source
+from protocols.fga.check import BatchCheckItem, BatchCheckOutcome, CheckResult, batch_check, batch_check_to_json, check
+from protocols.fga.dsl_lexer import SourceMap
+from protocols.fga.dsl_parser import ParsedDsl, parse_dsl, parse_dsl_with_source
 from protocols.fga.dsl_writer import model_to_dsl
 from protocols.fga.errors import *  # noqa: F401,F403  (one class per OpenFGA error kind)
 from protocols.fga.errors import FgaError
@@ -25,6 +24,7 @@ from protocols.fga.list_objects import ListObjectsResult, list_objects
 from protocols.fga.list_users import ListUsersResult, UserFilter, list_users
 from protocols.fga.model import AuthorizationModel
 from protocols.fga.modules import combine_modules, parse_mod_file
+from protocols.fga.resolver import CheckResolver
 from protocols.fga.tuples import (
     ContextualTupleReader, MemoryTupleStore, RelationshipCondition, TupleKey, TupleReader, TupleRecord, TupleStore,
 )

@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from protocols.fga.errors import FgaError
+from protocols.fga.evaluators import CYCLE, compile_rewrite, describe_rewrite
 from protocols.fga.explain import flatten_proof
 from protocols.fga.model import ComputedUserset, Difference, Intersection, Rewrite, This, TupleToUserset, Union
 
 
 def denial_reasons(res: Any, *, otype: str, oid: str, relation: str) -> list[str]:
-    from protocols.fga.check import CYCLE, _compile, _describe
-
     compiled = res.compiled
     info = compiled.relations[(otype, relation)]
     obj = f"{otype}:{oid}"
@@ -26,12 +25,12 @@ def denial_reasons(res: Any, *, otype: str, oid: str, relation: str) -> list[str
 
     def outcome(node: Rewrite) -> tuple[Any, FgaError | None]:
         try:
-            return _compile(compiled, info, node)(res, oid, 0), None
+            return compile_rewrite(compiled, info, node)(res, oid, 0), None
         except FgaError as exc:
             return None, exc
 
     def describe_false(node: Rewrite, found: Any, err: FgaError | None) -> str:
-        label = _describe(node)
+        label = describe_rewrite(node)
         if err is not None:
             return f"{label}: could not be evaluated ({err.message})"
         if found is CYCLE:
@@ -55,8 +54,8 @@ def denial_reasons(res: Any, *, otype: str, oid: str, relation: str) -> list[str
             for child in node.children:
                 found, err = outcome(child)
                 if not found:
-                    return ["all of " + _describe(node) + " are required; " + line for line in explain(child)]
-            return [f"{_describe(node)}: not satisfied"]
+                    return ["all of " + describe_rewrite(node) + " are required; " + line for line in explain(child)]
+            return [f"{describe_rewrite(node)}: not satisfied"]
         if isinstance(node, Difference):
             base, base_err = outcome(node.base)
             if not base:
@@ -66,14 +65,16 @@ def denial_reasons(res: Any, *, otype: str, oid: str, relation: str) -> list[str
                 path, _ = flatten_proof(("rel", otype, oid, relation, sub))
                 last = path[-1] if path else None
                 by = f" ({last.tuple})" if last is not None and last.tuple is not None else ""
-                return [f"granted by {_describe(node.base)} but excluded by 'but not {_describe(node.subtract)}'{by}"]
+                return [f"granted by {describe_rewrite(node.base)} but excluded by "
+                        f"'but not {describe_rewrite(node.subtract)}'{by}"]
             if sub is CYCLE:
-                return [f"granted by {_describe(node.base)} but 'but not {_describe(node.subtract)}' met a cycle"]
+                return [f"granted by {describe_rewrite(node.base)} but "
+                        f"'but not {describe_rewrite(node.subtract)}' met a cycle"]
             if sub_err is not None:
-                return [f"'but not {_describe(node.subtract)}' could not be evaluated ({sub_err.message})"]
+                return [f"'but not {describe_rewrite(node.subtract)}' could not be evaluated ({sub_err.message})"]
             if base_err is not None:
-                return [f"{_describe(node.base)}: could not be evaluated ({base_err.message})"]
-            return [f"{_describe(node)}: not satisfied"]
+                return [f"{describe_rewrite(node.base)}: could not be evaluated ({base_err.message})"]
+            return [f"{describe_rewrite(node)}: not satisfied"]
         found, err = outcome(node)
         return [describe_false(node, found, err)]
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from protocols.fga.dsl_parser import SourceMap
+from protocols.fga.dsl_lexer import SourceMap
 from protocols.fga.language_errors import ErrorType, LanguageError, Span
 from protocols.fga.model import (
     AuthorizationModel, ComputedUserset, Difference, Intersection, Relation, Rewrite, This,

@@ -21,8 +21,8 @@ from typing import Any
 
 import attrs
 
-from protocols.fga.check import DEFAULT_RESOLVE_NODE_LIMIT, CheckResolver
 from protocols.fga.errors import ResolutionDepthExceeded
+from protocols.fga.resolver import DEFAULT_RESOLVE_NODE_LIMIT, CheckResolver
 from protocols.fga.tuples import ContextualTupleReader, TupleKey, TupleReader, TupleRecord
 from protocols.fga.typesystem import CompiledModel, RelationInfo
 from protocols.fga.validation import (

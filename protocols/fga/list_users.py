@@ -18,9 +18,9 @@ from typing import Any
 
 import attrs
 
-from protocols.fga.check import DEFAULT_RESOLVE_NODE_LIMIT, CheckResolver
 from protocols.fga.errors import FgaError, RelationNotFound, ResolutionDepthExceeded, TypeNotFound, ValidationError
 from protocols.fga.model import ComputedUserset, Difference, Intersection, Rewrite, This, TupleToUserset, Union
+from protocols.fga.resolver import DEFAULT_RESOLVE_NODE_LIMIT, CheckResolver
 from protocols.fga.tuples import ContextualTupleReader, TupleKey, TupleReader, split_object, split_user
 from protocols.fga.typesystem import CompiledModel
 from protocols.fga.validation import check_context, parse_contextual, validate_contextual_tuples

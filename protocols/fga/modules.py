@@ -17,7 +17,8 @@ from urllib.parse import unquote
 import attrs
 import yaml
 
-from protocols.fga.dsl_parser import ParsedDsl, SourceMap, parse_dsl_with_source
+from protocols.fga.dsl_lexer import SourceMap
+from protocols.fga.dsl_parser import ParsedDsl, parse_dsl_with_source
 from protocols.fga.language_errors import (
     DslSyntaxError, LanguageError, ModFileError, ModuleTransformationError, Span,
 )

@@ -1,7 +1,8 @@
 """The OpenFGA HTTP API as a sans-IO server: a request in, a response and the auditable events out.
 
 Implements the store, model, tuple and query endpoints of ``openfga/v1/openfga_service.proto``
-(see :mod:`protocols.fga.api` for the shapes) over a :class:`~protocols.fga.stores.StoreBackend`:
+(routes in :mod:`protocols.fga.api`, request shapes in :mod:`protocols.fga.api_requests`) over a
+:class:`~protocols.fga.stores.StoreBackend`:
 
 - ``POST /stores`` (201), ``GET /stores``, ``GET`` / ``DELETE /stores/{id}`` (204);
 - ``POST`` / ``GET /stores/{id}/authorization-models`` (201 on write), ``GET …/{model_id}``;
@@ -29,12 +30,13 @@ import attrs
 
 from protocols.entropy import SeededEntropy
 from protocols.fga.api import (
-    BatchCheckRequest, CheckRequest, CreateStoreRequest, ListObjectsRequest, ListUsersRequest, Page, ReadRequest,
-    TypeDefinitionsTooFewItems, WriteRequest, check_store_id, check_ulid, match_route, new_ulid, rfc3339,
+    Page, TypeDefinitionsTooFewItems, check_store_id, check_ulid, match_route, new_ulid, rfc3339,
 )
-from protocols.fga.check import (
-    DEFAULT_RESOLVE_NODE_LIMIT, MAX_CHECKS_PER_BATCH, batch_check, batch_check_to_json, check,
+from protocols.fga.api_requests import (
+    BatchCheckRequest, CheckRequest, CreateStoreRequest, ListObjectsRequest, ListUsersRequest, ReadRequest,
+    WriteRequest,
 )
+from protocols.fga.check import MAX_CHECKS_PER_BATCH, batch_check, batch_check_to_json, check
 from protocols.fga.errors import (
     AuthorizationModelNotFound, FgaError, LatestAuthorizationModelNotFound, StoreIdNotFound, ValidationError,
 )
@@ -42,6 +44,7 @@ from protocols.fga.json_form import model_to_json
 from protocols.fga.language import load_model
 from protocols.fga.list_objects import DEFAULT_MAX_RESULTS, list_objects
 from protocols.fga.list_users import list_users
+from protocols.fga.resolver import DEFAULT_RESOLVE_NODE_LIMIT
 from protocols.fga.stores import ModelInfo, StoreBackend, StoreInfo
 from protocols.fga.tuples import check_write_request, record_from_key
 from protocols.fga.typesystem import CompiledModel

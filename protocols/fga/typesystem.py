@@ -5,7 +5,7 @@ recompute per request: each relation's admitted user kinds and conditions (the r
 filter of ``ValidateTupleForRead``), which relations are tuplesets, which user kinds can possibly
 reach each relation (Check's quick exit), which relations are monotone (no intersection or
 exclusion below them), the reverse edges ListObjects walks, and the compiled conditions. The
-Check evaluators themselves are compiled lazily by ``protocols.fga.check``.
+Check evaluators themselves are compiled lazily by ``protocols.fga.evaluators``.
 """
 
 from __future__ import annotations

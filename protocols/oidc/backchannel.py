@@ -6,9 +6,10 @@
   acknowledgement, §13 errors: client authentication as at the token endpoint (§7.1, RFC 7523
   §3), the client's CIBA registration (§4, else ``unauthorized_client``), request validation
   (``protocols.ciba``), the user resolved from the one hint (``unknown_user_id``,
-  ``expired_login_hint_token``), the approver policy (``access_denied``), ``user_code``
-  (``invalid_user_code``). The user's authentication device gets an ``ApprovalPrompt`` and their
-  mailbox an e-mail (``protocols.device_approval``).
+  ``expired_login_hint_token``; ``backchannel_user``), the approver policy (``access_denied``),
+  ``user_code`` (``invalid_user_code``), the request opened in the ``protocols.ciba_ledger``. The
+  user's authentication device gets an ``ApprovalPrompt`` and their mailbox an e-mail
+  (``protocols.device_approval``, ``backchannel_user``).
 - ``POST /bc-device/decision`` — the device's signed answer, bound to the prompt it displayed.
 - ``grant_type=urn:openid:params:grant-type:ciba`` at ``/token`` (``register_grant``) — §10.1,
   §11 for poll and ping clients; push clients are ``unauthorized_client`` (§10.3).
@@ -18,10 +19,10 @@
   revokes the tokens it carried (``ciba.push_failed`` with ``revoked``: their jtis).
 
 The token issued after approval is ``protocols.approval_token``: exactly the approved scopes and
-authorization details, the approval token lifetime of the client's registration, one audience.
-The token response echoes ``authorization_details`` (RFC 9396 §7); a pushed response carries
-``auth_req_id`` and an ID token with ``urn:openid:params:jwt:claim:auth_req_id`` and ``at_hash``.
-Every mode audits the issued token the same way — one ``token.issued`` entry (``kind``
+authorization details, the approval token lifetime of the client's registration, one audience
+(``backchannel_tokens``). The token response echoes ``authorization_details`` (RFC 9396 §7); a pushed
+response carries ``auth_req_id`` and an ID token with ``urn:openid:params:jwt:claim:auth_req_id`` and
+``at_hash``. Every mode audits the issued token the same way — one ``token.issued`` entry (``kind``
 ``approval_token``, ``jti``, ``id_token_jti``, ``aud``, ``scope``, ``mode``) — after the token
 request for poll and ping, right after ``ciba.approved`` for push, so the report's token lineage
 sees it whichever way it was delivered.
@@ -29,36 +30,28 @@ sees it whichever way it was delivered.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from protocols.approval_token import approval_token_claims, mint_approval_token
-from protocols.ciba import (
-    AUTH_REQ_ID_CLAIM, BC_AUTHORIZE_PATH, CIBA_GRANT_TYPE, LOGIN_HINT_TOKEN_TYP, Approval, BackchannelRequest,
-    CibaClient, CibaLedger, CibaState, CibaTransaction, DeliveryMode, Hint, acknowledgement, delivered,
-    ping_request, push_error_payload, push_request, token_endpoint_error,
+from protocols.ciba import BC_AUTHORIZE_PATH, CIBA_GRANT_TYPE, BackchannelRequest, CibaClient, DeliveryMode
+from protocols.ciba_delivery import (
+    acknowledgement, delivered, ping_request, push_error_payload, push_request, token_endpoint_error,
 )
-from protocols.device_approval import (
-    DECISION_PATH, ApprovalPrompt, Decision, DeviceRegistration, verify_decision,
-)
+from protocols.ciba_ledger import Approval, CibaLedger, CibaState, CibaTransaction
+from protocols.device_approval import DECISION_PATH, ApprovalPrompt, Decision, DeviceRegistration, verify_decision
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
-from protocols.jose.errors import JwtRejected, TokenExpired
-from protocols.jose.jwt import sign_jwt, verify_jwt
-from protocols.jose.profiles import TokenProfile
 from protocols.oauth.client_auth import AssertionReplayCache, AuthenticatedClient
 from protocols.oauth.errors import (
-    AccessDenied, AuthorizationPending, ExpiredLoginHintToken, ExpiredToken, InvalidGrant, InvalidRequest,
-    InvalidUserCode, OAuthError, SlowDown, TransactionFailed, UnauthorizedClient, UnknownUserId,
+    AccessDenied, AuthorizationPending, ExpiredToken, InvalidGrant, InvalidRequest, InvalidUserCode, OAuthError,
+    SlowDown, TransactionFailed, UnauthorizedClient,
 )
-from protocols.oauth.token_response import TokenResponse
-from protocols.oidc.id_token import check_hook_claims
-from protocols.rar import DETAIL_TYPES, details_hash, summarise, to_json
+from protocols.oidc.backchannel_tokens import approval_token_response, issued_outcome
+from protocols.oidc.backchannel_user import approval_prompt, prompt_messages, resolve_user
+from protocols.rar import DETAIL_TYPES, to_json
 
 if TYPE_CHECKING:
     from protocols.oidc.provider import Handled, OpenIdProvider, Outcome
@@ -76,16 +69,6 @@ class Outbound:
     client_id: str
     subject: str
     auth_req_id: str = attrs.field(repr=False)
-
-
-def _at_hash(access_token: str) -> str:
-    """OIDC Core §3.3.2.11 with SHA-256 (RS256 / ES256): left half of the hash, base64url."""
-    digest = hashlib.sha256(access_token.encode("ascii")).digest()
-    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
-
-
-def _utc(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @attrs.define
@@ -192,7 +175,8 @@ class Backchannel:
             if ciba is None or CIBA_GRANT_TYPE not in client.registration.grant_types:
                 raise UnauthorizedClient("the client is not registered for CIBA")
             breq = BackchannelRequest.from_form(form, client=ciba)
-            subject = self._resolve_user(breq.hint, client=client, now=now)
+            subject = resolve_user(breq.hint, provider=self.provider, login_hints=self.login_hints, client=client,
+                                   now=now)
             if ciba.approvers and subject not in ciba.approvers:
                 raise AccessDenied("this user may not approve requests of this client")
             if ciba.user_code_parameter:
@@ -209,80 +193,16 @@ class Backchannel:
             return self._handled(exc.to_response(), self._outcome(
                 "ciba.request_refused", allow=False, reason=exc.error, client_id=client_id,
                 details={"description": exc.description}, secrets=secrets))
-        prompt = self._prompt(txn)
+        prompt = approval_prompt(txn, provider=self.provider)
         self._prompts[txn.txn] = prompt
-        self._notify_person(txn, prompt, device)
+        for kind, message in prompt_messages(txn, prompt=prompt, device=device, provider=self.provider):
+            self._queue(kind, message, txn)
         return self._handled(acknowledgement(txn), self._outcome(
             "ciba.requested", allow=True, reason="approval requested from the user's authentication device",
             subject=subject, client_id=client_id, secrets=(txn.auth_req_id, *secrets),
             details={"txn": txn.txn, "mode": txn.mode.value, "hint": breq.hint.kind, "scope": " ".join(breq.scope),
                      "binding_message": breq.binding_message, "authorization_details": to_json(breq.authorization_details),
                      "expires_in": txn.expires_at - now, "device": device.device_id, "resource": breq.resource}))
-
-    def _resolve_user(self, hint: Hint, *, client: AuthenticatedClient, now: int) -> str:
-        """§7.1 hints → the subject of an existing user (never act on an unresolved hint, §6.6)."""
-        provider = self.provider
-        if hint.kind == "login_hint":
-            subject = self.login_hints.get(hint.value.lower())
-        elif hint.kind == "id_token_hint":
-            profile = TokenProfile.id_token(issuer=provider.issuer, client_id=client.client_id, max_lifetime=86_400)
-            try:
-                subject = verify_jwt(hint.value, keys=provider.public_keys(now=now), profile=profile, now=now).claims["sub"]
-            except JwtRejected as exc:
-                raise InvalidRequest(f"id_token_hint is not a valid ID token issued to this client ({exc.reason})") from None
-        else:
-            subject = self._login_hint_token_subject(hint.value, client=client, now=now)
-        if not isinstance(subject, str) or provider.user(subject) is None:
-            raise UnknownUserId("the hint does not identify a known user")
-        return subject
-
-    def _login_hint_token_subject(self, token: str, *, client: AuthenticatedClient, now: int) -> str | None:
-        keys = client.registration.jwks
-        if keys is None:
-            raise InvalidRequest("this client cannot sign login_hint_token")
-        profile = TokenProfile(name="login_hint_token", typ=LOGIN_HINT_TOKEN_TYP, issuer=client.client_id,
-                               audience=self.provider.issuer, single_audience=True, max_lifetime=600,
-                               required_claims={"iss", "aud", "iat", "exp", "sub_id"}, forbidden_claims={"nonce"})
-        try:
-            claims = verify_jwt(token, keys=keys, profile=profile, now=now).claims
-        except TokenExpired:
-            raise ExpiredLoginHintToken("the login_hint_token has expired") from None
-        except JwtRejected as exc:
-            raise InvalidRequest(f"login_hint_token rejected ({exc.reason})") from None
-        sub_id = claims["sub_id"]
-        if isinstance(sub_id, Mapping) and sub_id.get("format") == "email" and isinstance(sub_id.get("email"), str):
-            return self.login_hints.get(sub_id["email"].lower())
-        if isinstance(sub_id, Mapping) and sub_id.get("format") == "iss_sub" and sub_id.get("iss") == self.provider.issuer:
-            return sub_id.get("sub")
-        raise InvalidRequest("login_hint_token sub_id must use the email or iss_sub format")
-
-    def _prompt(self, txn: CibaTransaction) -> ApprovalPrompt:
-        registration = self.provider.clients.get(txn.client_id)
-        details = txn.request.authorization_details
-        return ApprovalPrompt(txn=txn.txn, issuer=self.provider.issuer, client_id=txn.client_id,
-                              client_name=registration.name if registration else txn.client_id, subject=txn.subject,
-                              binding_message=txn.request.binding_message, scope=txn.request.scope,
-                              authorization_details=to_json(details), summary=[summarise(d) for d in details],
-                              expires_at=txn.expires_at)
-
-    def _notify_person(self, txn: CibaTransaction, prompt: ApprovalPrompt, device: DeviceRegistration) -> None:
-        self._queue("device", HttpRequest.json_post(url=device.push_endpoint, payload=prompt.to_json()), txn)
-        account = self.provider.user(txn.subject)
-        if device.mailbox and account is not None:
-            lines = [f"{prompt.client_name} asks for your approval.", ""]
-            if prompt.binding_message:
-                lines.append(f"Code shown on both screens: {prompt.binding_message}")
-            for summary in prompt.summary:
-                lines += [f"{label.capitalize()}: {value}" for label, value in summary.items()]
-            lines += ["", "Open the authenticator app on your phone to approve or deny.",
-                      f"The request expires at {_utc(txn.expires_at)}. Nothing happens if you do not answer."]
-            subject_line = "Approval requested"
-            if prompt.summary:
-                first = prompt.summary[0]
-                subject_line += f": {first.get('request', '')} — {first.get('amount', '')}"
-            mail = {"to": account.email, "from": f"no-reply@{self.provider.issuer.split('://', 1)[-1]}",
-                    "subject": subject_line, "body": "\n".join(lines), "txn": txn.txn}
-            self._queue("email", HttpRequest.json_post(url=device.mailbox, payload=mail), txn)
 
     def _queue(self, kind: str, request: HttpRequest, txn: CibaTransaction) -> None:
         self._outbox.append(Outbound(kind=kind, request=request, txn=txn.txn, client_id=txn.client_id,
@@ -335,7 +255,7 @@ class Backchannel:
             if approval.approved:
                 try:
                     payload, issued, secrets = self._issue(txn, now=now, push=True)
-                    also = (self._issued(txn, client_id=txn.client_id, issued=issued, secrets=secrets),)
+                    also = (issued_outcome(txn, client_id=txn.client_id, issued=issued, secrets=secrets),)
                 except OAuthError as exc:
                     payload = push_error_payload(auth_req_id=txn.auth_req_id, error=TransactionFailed(exc.description))
             else:
@@ -368,44 +288,11 @@ class Backchannel:
     # ------------------------------------------------------------------ tokens
 
     def _issue(self, txn: CibaTransaction, *, now: int, push: bool) -> tuple[dict[str, Any], dict[str, Any], tuple[str, ...]]:
-        """The token response for an approved request (CIBA §10.1.1 / §10.3.1, RFC 9396 §7)."""
-        provider = self.provider
-        account = provider.user(txn.subject)
-        if account is None or txn.approval is None:
-            raise InvalidGrant("the end user no longer exists")
-        ciba = self.clients[txn.client_id]
-        breq = txn.request
-        key = provider.keyring.active
-        at_jti, id_jti = provider.entropy.token(16), provider.entropy.token(16)
-        audience = breq.resource or provider.metadata.userinfo_endpoint
-        scope = breq.granted_scope if breq.resource else breq.scope
-        claims = approval_token_claims(issuer=provider.issuer, subject=txn.subject, audience=audience,
-                                       client_id=txn.client_id, scope=scope, details=breq.authorization_details,
-                                       issued_at=now, lifetime=ciba.token_lifetime, jti=at_jti,
-                                       auth_time=txn.approval.decided_at, amr=txn.approval.amr)
-        access_token = mint_approval_token(claims=claims, key=key)
-        id_lifetime = provider.config.id_token_lifetime
-        id_claims: dict[str, Any] = dict(check_hook_claims(provider.released_claims(account, breq.scope)))
-        id_claims.update(iss=provider.issuer, sub=txn.subject, aud=txn.client_id, azp=txn.client_id, iat=now,
-                         exp=now + id_lifetime, auth_time=txn.approval.decided_at, amr=list(txn.approval.amr),
-                         jti=id_jti, at_hash=_at_hash(access_token))
-        if push:
-            id_claims[AUTH_REQ_ID_CLAIM] = txn.auth_req_id
-        id_token = sign_jwt(claims=id_claims, key=key)
-        provider.record_issued(jti=at_jti, subject=txn.subject, client_id=txn.client_id, expires_at=claims["exp"])
-        provider.record_issued(jti=id_jti, subject=txn.subject, client_id=txn.client_id, expires_at=now + id_lifetime)
-        self.ledger.mark(txn, CibaState.REDEEMED, token_jtis=(at_jti, id_jti))
-        body = TokenResponse(access_token=access_token, expires_in=ciba.token_lifetime, scope=scope,
-                             id_token=id_token).to_json()
-        if breq.authorization_details:
-            body["authorization_details"] = to_json(breq.authorization_details)
-        if push:
-            body["auth_req_id"] = txn.auth_req_id
-        issued = {"jti": at_jti, "kind": "approval_token", "id_token_jti": id_jti, "kid": key.kid, "aud": audience,
-                  "scope": " ".join(scope),
-                  "expires_in": ciba.token_lifetime,
-                  "authorization_details_sha256": details_hash(breq.authorization_details) if breq.authorization_details else None}
-        return body, issued, (access_token, id_token)
+        """The token response for an approved request (``backchannel_tokens``); the request is redeemed."""
+        body, issued, secrets = approval_token_response(txn, provider=self.provider, ciba=self.clients[txn.client_id],
+                                                        now=now, push=push)
+        self.ledger.mark(txn, CibaState.REDEEMED, token_jtis=(issued["jti"], issued["id_token_jti"]))
+        return body, issued, secrets
 
     def token_grant(self, *, client: AuthenticatedClient, form: Mapping[str, str], now: int) -> Handled:
         """CIBA §10.1 / §11: the poll (or post-ping) token request."""
@@ -433,17 +320,7 @@ class Backchannel:
                 event, allow=False, reason=exc.error, subject=subject, client_id=client.client_id, details=details,
                 secrets=(auth_req_id,) if auth_req_id else ()))
         return self._handled(HttpResponse.json_body(body, no_store=True),
-                             self._issued(txn, client_id=client.client_id, issued=issued, secrets=secrets))
-
-    def _issued(self, txn: CibaTransaction, *, client_id: str, issued: Mapping[str, Any],
-                secrets: tuple[str, ...]) -> Outcome:
-        """The ``token.issued`` entry of an approval token, whichever mode delivers it (a poll or ping
-        client's token request, or the push to a push client's notification endpoint)."""
-        return self._outcome(
-            "token.issued", allow=True, reason="approved on the user's authentication device", subject=txn.subject,
-            client_id=client_id, secrets=secrets,
-            details={"grant_type": CIBA_GRANT_TYPE, "mode": txn.mode.value, **issued,
-                     "authorization_details": to_json(txn.request.authorization_details)})
+                             issued_outcome(txn, client_id=client.client_id, issued=issued, secrets=secrets))
 
     # ------------------------------------------------------------------ deliveries and expiry
 

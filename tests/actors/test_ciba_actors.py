@@ -17,7 +17,8 @@ import trio
 from actors.runtime.actor import HttpActor
 from actors.runtime.network import Transport
 from protocols import rar
-from protocols.ciba import CIBA_GRANT_TYPE, Acknowledgement
+from protocols.ciba import CIBA_GRANT_TYPE
+from protocols.ciba_delivery import Acknowledgement
 from protocols.http import HttpRequest, HttpResponse
 from protocols.jose.jwks import JwkSet
 from protocols.jose.jwt import TokenProfile, verify_jwt

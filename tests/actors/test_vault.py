@@ -8,7 +8,7 @@ import attrs
 import pytest
 import trio
 
-from actors import vault as vault_module
+from actors import vault_keys
 from actors.storage.vault_store import ACTIVE, RECONNECT
 from protocols.http import HttpRequest
 from protocols.jwt_bearer import peek
@@ -186,7 +186,7 @@ async def test_store_file_holds_no_plaintext_token_and_kek_rotation_rewraps_ever
             assert all(value.encode() not in data for value in before.values())
 
         assert_no_plaintext()
-        monkeypatch.setattr(vault_module, "REWRAP_BATCH", 1)  # many small transactions...
+        monkeypatch.setattr(vault_keys, "REWRAP_BATCH", 1)  # many small transactions...
         served_during = []
 
         async def keep_asking():  # ...while the agent keeps getting tokens

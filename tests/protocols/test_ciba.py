@@ -3,11 +3,11 @@ machine (§10, §11), acknowledgement and notification parsing on the client sid
 
 import pytest
 
-from protocols.ciba import (
-    MAX_PENDING_PER_USER, TOMBSTONE_SECONDS, Acknowledgement, Approval, BackchannelRequest, CibaClient, CibaLedger,
-    CibaState, DeliveryMode, NotificationRejected, delivered, ping_request, read_notification, token_endpoint_error,
-    validate_binding_message,
+from protocols.ciba import BackchannelRequest, CibaClient, DeliveryMode, validate_binding_message
+from protocols.ciba_delivery import (
+    Acknowledgement, NotificationRejected, delivered, ping_request, read_notification, token_endpoint_error,
 )
+from protocols.ciba_ledger import MAX_PENDING_PER_USER, TOMBSTONE_SECONDS, Approval, CibaLedger, CibaState
 from protocols.entropy import SeededEntropy
 from protocols.http import HttpResponse
 from protocols.oauth.errors import (

@@ -21,6 +21,27 @@ def test_an_incident_opens_at_the_crossing_and_closes_at_containment():
     (incident,) = incidents
     assert (incident.opened_seq, incident.contained_seq, incident.peak_score) == (3, 6, 95)
     assert incident.seconds_to_contain == 360 and incident.records_read == 500
+    assert incident.reads_began_at == T.format(1)
+    assert (incident.seconds_to_detect, incident.seconds_from_first_read) == (180, 540)
+
+
+def test_the_detector_dates_the_first_read_of_its_window():
+    (incident,) = find_incidents(numbered(
+        entry("resource.read", agent="a", records=5, time=T.format(0)),
+        entry("risk.scored", agent="a", score=90, threshold=70, time=T.format(4)),
+        entry("incident.contained", agent="a", records_read=3, reads_began_at=T.format(2), time=T.format(5)),
+    ))
+    assert (incident.reads_began_at, incident.records_read) == (T.format(2), 3)
+    assert (incident.seconds_to_detect, incident.seconds_to_contain, incident.seconds_from_first_read) == (120, 60, 180)
+
+
+def test_without_any_read_the_incident_has_no_reading_times():
+    (incident,) = find_incidents(numbered(
+        entry("threat.detected", agent="a", time=T.format(0)),
+        entry("agent.suspended", agent="a", time=T.format(1)),
+    ))
+    assert incident.seconds_to_contain == 60
+    assert (incident.reads_began_at, incident.seconds_to_detect, incident.seconds_from_first_read) == (None,) * 3
 
 
 def test_records_read_given_by_the_detector_win_and_agents_are_separate():

@@ -45,7 +45,7 @@ ENTRIES = (
     _entry(8, "ciba.expired_token", decision="deny", reason="expired_token"),
     _entry(9, "risk.scored", actor="threat-detection", decision="HIGH", score=70, threshold=60),
     _entry(10, "incident.contained", actor="incident-response", decision="contained", records_read=17,
-           containment=True, time="2025-01-06T09:02:09.000Z"),
+           reads_began_at="2025-01-06T08:59:30.000Z", containment=True, time="2025-01-06T09:02:09.000Z"),
 )
 METADATA = {"phases": [{"number": 1, "ok": True, "outcome": "done", "facts": {"failed": 0, "contained after": "22 s"}},
                        {"number": 2, "ok": False, "outcome": "broken", "facts": {}}]}
@@ -79,7 +79,10 @@ def _x(kind: str, **fields) -> str:
     ("approval", {"amount": "5000", "outcome": "not_requested"}, False),
     ("approval", {"amount": "5000", "outcome": "approved", "currency": "USD"}, False),
     ("containment", {"within": 300}, True),
-    ("containment", {"within": 60}, False),  # contained 9 s... after 129 s
+    ("containment", {"within": 60}, False),  # detected 09:00:09, contained 09:02:09: 120 s
+    ("containment", {"within": 150}, True),
+    ("containment", {"within": 150, "measured_from": "first_read"}, False),  # reads began 08:59:30: 159 s
+    ("containment", {"within": 160, "measured_from": "first_read"}, True),
     ("containment", {"within": 300, "max_records": 10}, False),
     ("phase", {"phase": 1}, True),
     ("phase", {"phase": 2}, False),

@@ -80,6 +80,8 @@ within = 300
     ('[[expectations]]\nkind = "phase"\nphase = 9  # <-\n', "expectations[0].phase: the world has no phase 9"),
     ('[[expectations]]  # <-\nkind = "containment"\n', "expectations[0].within: missing"),
     ('[[expectations]]\nkind = "containment"\nwithin = -1  # <-\n', "expectations[0].within: expected a number >= 0"),
+    ('[[expectations]]\nkind = "containment"\nwithin = 1\nmeasured_from = "theft"  # <-\n',
+     "expectations[0].measured_from: must be one of detection, first_read"),
     ('[[expectations]]\nkind = "approval"\namount = "a lot"  # <-\noutcome = "approved"\n',
      "expectations[0].amount: not a number"),
     ('[[expectations]]\nkind = "approval"\namount = "10"\noutcome = "maybe"  # <-\n',

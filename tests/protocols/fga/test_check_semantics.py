@@ -12,9 +12,10 @@ import random
 import pytest
 
 from protocols.fga import MemoryTupleStore, TupleKey, check, list_objects, list_users
-from protocols.fga.check import CYCLE, CheckResolver
 from protocols.fga.errors import FgaError, ResolutionDepthExceeded
+from protocols.fga.evaluators import CYCLE
 from protocols.fga.language import load_model
+from protocols.fga.resolver import CheckResolver
 
 MODEL = """model
   schema 1.1

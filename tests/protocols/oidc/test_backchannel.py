@@ -14,10 +14,8 @@ import pytest
 
 from protocols import rar
 from protocols.approval_token import check_approved_action
-from protocols.ciba import (
-    AUTH_REQ_ID_CLAIM, CIBA_GRANT_TYPE, Acknowledgement, CibaClient, DeliveryMode, build_login_hint_token,
-    read_notification, token_request_params,
-)
+from protocols.ciba import AUTH_REQ_ID_CLAIM, CIBA_GRANT_TYPE, CibaClient, DeliveryMode, build_login_hint_token
+from protocols.ciba_delivery import Acknowledgement, read_notification, token_request_params
 from protocols.device_approval import DECISION_PATH, ApprovalPrompt, Decision, DeviceRegistration, sign_decision
 from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest
@@ -25,7 +23,8 @@ from protocols.id_jag import validate_subject_id_token
 from protocols.jose.jwt import TokenProfile, verify_jwt
 from protocols.oauth.client_auth import client_assertion_params
 from protocols.oauth.errors import InsufficientScope, InvalidGrant, InvalidToken
-from protocols.oidc.backchannel import Backchannel, _at_hash
+from protocols.oidc.backchannel import Backchannel
+from protocols.oidc.backchannel_tokens import _at_hash
 from tests.protocols.oidc.harness import ISSUER, NOW, call, jwks_of, key, make_provider, provider_keys
 
 GATE = "https://gate.acme.test"
