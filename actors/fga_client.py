@@ -1,8 +1,8 @@
 """An in-process client of the FGA service for other actors (MCP servers, RAG agents).
 
 Speaks OpenFGA's HTTP API (``protocols.fga.api`` and ``api_requests`` shapes) through
-``runtime.network.send``, so the same calls travel over the channel transport or real HTTP; it works against a real OpenFGA server
-too. An error response raises the remote counterpart (``FgaError`` subclass with OpenFGA's code and
+``runtime.network.send``, so the same calls travel over the channel transport or real HTTP; it works
+against a real OpenFGA server too. An error response raises the remote counterpart (``FgaError`` subclass with OpenFGA's code and
 status); an unreachable service raises ``Unreachable``. Models written as DSL are converted to
 JSON here, as OpenFGA's CLI does. ``agent`` (optional) is sent as ``x-trustbench-agent`` so the
 service's audit entries name the agent a check is made for.
