@@ -50,7 +50,7 @@ def _incident_finding(incident: Incident) -> Finding:
     began = ("" if incident.seconds_from_first_read is None else
              f", {duration_label(incident.seconds_from_first_read)} after the first record read "
              f"({day_time_label(incident.reads_began_at)})")
-    return Finding(severity="high", title=f"Incident on {incident.agent} contained in {took}",
+    return Finding(severity="high", title=f"Incident on {incident.agent} contained {took} after detection",
                    detail=f"opened at {opened} by {incident.opened_by}, contained by {incident.contained_by}"
                           f"{began}{records}",
                    seq=incident.opened_seq)

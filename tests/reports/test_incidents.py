@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from reports.findings import find_findings
 from reports.incidents import find_incidents, risk_series
+from reports.integrity import Integrity
 from tests.reports.helpers import entry, numbered
 
 T = "2025-02-20T03:{:02d}:00.000Z"
@@ -67,3 +69,16 @@ def test_risk_series_ignores_non_numeric_scores():
                                                                                         score=True),
                                   entry("risk.scored", agent="a", score=12.5, level="NORMAL")))
     assert [(p.seq, p.score, p.threshold, p.level) for p in series] == [(3, 12.5, None, "NORMAL")]
+
+
+def test_the_incident_finding_gives_both_durations():
+    incidents = find_incidents(numbered(
+        entry("resource.read", agent="a", records=40, time=T.format(1)),
+        entry("risk.scored", agent="a", score=90, threshold=70, time=T.format(4)),
+        entry("agent.suspended", agent="a", time=T.format(5)),
+    ))
+    intact = Integrity(chain_ok=True, entries=3, broken_seq=None, last_hash="", problems=())
+    (finding,) = find_findings(integrity=intact, phases=[], entries=[], incidents=incidents)
+    assert finding.title == "Incident on a contained 1 min after detection"
+    assert "4 min after the first record read (2025-02-20 03:01:00); 40 records read before containment" \
+        in finding.detail
