@@ -7,7 +7,12 @@ bound to exactly that action (``protocols.approval_token``, RFC 9396 §9.1).
 valid here (issuer, audience = this gate, signature, expiry), grant the action's scope, carry
 authorization details covering ``detail`` exactly (same party, amount, currency, reference,
 products and recipients) with ``action`` among the approved actions, and not have been used for
-this action before. Anything else is refused (401 / 403 / 400) and audited; nothing is executed.
+this action before. Then, because the token is a self-contained JWT the IdP may have revoked since
+(a CIBA push that could not deliver it, the approver's or the agent's tokens revoked), the gate asks
+the IdP (RFC 7662, ``actors.token_introspection``, never cached: approvals are single-use and
+high-value), authenticating as the protected resource registered there: inactive is ``401
+invalid_token``; an IdP that cannot answer is ``503 temporarily_unavailable`` (fail closed).
+Anything else is refused (401 / 403 / 400) and audited; nothing is executed.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ from typing import Any
 import attrs
 
 from actors.runtime.actor import HttpActor
+from actors.token_introspection import TokenIntrospector
 from protocols.access_token import challenge
-from protocols.approval_token import check_approved_action
+from protocols.approval_token import ApprovedAction, check_approved_action
 from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.jose.jwks import JwkSet
 from protocols.oauth.errors import InvalidRequest, InvalidToken, OAuthError, TemporarilyUnavailable
@@ -50,12 +56,16 @@ class ActionGate(HttpActor):
     idp_issuer: str = ""
     title: str = ""
     executed: list[Executed] = attrs.field(factory=list)
+    introspector: TokenIntrospector = attrs.field(kw_only=True)
+    """Our registration at the IdP as a protected resource (``cache_seconds`` 0)."""
     _used: set[tuple[str, str]] = attrs.field(factory=set, init=False, repr=False)
     _keys: JwkSet | None = attrs.field(default=None, init=False, repr=False)
     _metadata: ProviderMetadata | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         super().__attrs_post_init__()
+        if self.introspector.cache_seconds:
+            raise ValueError("approval tokens are single-use: the gate introspects every one (cache 0)")
         self.route("POST", ACTIONS_PATH, self.perform)
 
     @property
@@ -83,6 +93,7 @@ class ActionGate(HttpActor):
 
     async def perform(self, request: HttpRequest) -> HttpResponse:
         realm = self.resource
+        approved: ApprovedAction | None = None
         try:
             token = extract_bearer_token(request)
             try:
@@ -105,21 +116,31 @@ class ActionGate(HttpActor):
                 if "unknown_key_id" not in error.description:
                     raise
                 approved = check_approved_action(token, keys=await self._idp_keys(refresh=True), **check)
+            assert self._metadata is not None
+            self._used.add((approved.jti, action))  # held while the IdP is asked: a concurrent replay is refused
+            try:
+                confirmed = await self.introspector.confirm(token, approved,
+                                                            endpoint=self._metadata.introspection_endpoint)
+            except OAuthError:
+                self._used.discard((approved.jti, action))
+                raise
         except MissingBearerToken:
             await self.audit("action.refused", decision="deny", reason="missing_token")
             return challenge(realm=realm)
         except OAuthError as error:
-            await self.audit("action.refused", decision="deny", reason=error.error, description=error.description)
+            checked = {} if approved is None else {"agent": approved.client_id, "subject": approved.approver,
+                                                   "jti": approved.jti, "check": "introspection"}
+            await self.audit("action.refused", decision="deny", reason=error.error, description=error.description,
+                             **checked)
             if error.status in (401, 403):
                 return challenge(realm=realm, error=error)
             return error.to_response()
-        self._used.add((approved.jti, action))
         receipt = f"{self.name}-{len(self.executed) + 1:04d}"
         self.executed.append(Executed(receipt=receipt, action=action, reference=requested.identifier,
                                       approver=approved.approver, client_id=approved.client_id, jti=approved.jti,
                                       detail=requested.to_json(), at=self.runtime.clock.iso()))
         await self.audit("action.executed", agent=approved.client_id, subject=approved.approver, decision="allow",
-                         reason=f"{action} covered by the approval", action=action, receipt=receipt, jti=approved.jti,
-                         authorization_details=to_json([requested]))
+                         reason=f"{action} covered by the approval, {confirmed}", action=action, receipt=receipt,
+                         jti=approved.jti, authorization_details=to_json([requested]))
         return HttpResponse.json_body({"receipt": receipt, "action": action, "reference": requested.identifier},
                                       status=201)

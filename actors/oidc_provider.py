@@ -2,7 +2,7 @@
 
 Receive a request, let the sans-IO provider answer it (performing the back-channel ``Fetch`` steps
 it asks for, e.g. redeeming a Google code during federation), register the secrets it minted for
-redaction, audit the step's outcome, reply. A child task rotates the signing key on schedule and
+redaction, audit the step's outcome (:func:`audited`), reply. A child task rotates the signing key on schedule and
 keeps the retired key published until every token it signed has expired (OIDC Core §10.1.1).
 """
 
@@ -18,10 +18,19 @@ from actors.runtime.actor import HttpActor
 from actors.runtime.network import Unreachable
 from protocols.http import HttpRequest, HttpResponse
 from protocols.jose.keys import Algorithm
+from protocols.oauth.outcome import Decision
 from protocols.oidc.provider import Fetch, OpenIdProvider, Outcome
 
 QUIET_EVENTS = frozenset({"discovery.served", "jwks.served"})
 """Public metadata reads: logged, not audited (they carry no decision)."""
+
+
+def audited(outcome: Outcome) -> bool:
+    """Whether an authorization server's outcome goes to the audit log (else it is only logged): not
+    a public metadata read, nor an introspection that found the token active (RFC 7662) — the
+    resource that asked audits the call it then allows; every inactive answer is audited."""
+    return outcome.event not in QUIET_EVENTS and not (outcome.event == "token.introspected"
+                                                      and outcome.decision is Decision.ALLOW)
 
 
 @attrs.define(eq=False)
@@ -53,8 +62,8 @@ class OidcProviderActor(HttpActor):
 
     async def record(self, outcome: Outcome) -> None:
         self.runtime.secrets.add_all(outcome.secrets)
-        if outcome.event in QUIET_EVENTS:
-            self.log.debug(outcome.event, client=outcome.client_id)
+        if not audited(outcome):
+            self.log.debug(outcome.event, client=outcome.client_id, jti=outcome.details.get("jti"))
             return
         await self.audit(outcome.event, agent=outcome.client_id, subject=outcome.subject,
                          decision=outcome.decision.value, reason=outcome.reason or None, **dict(outcome.details))

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from actors.oidc_provider import audited
 from actors.runtime.actor import HttpActor
 from actors.runtime.context import Runtime
 from actors.runtime.network import Unreachable
@@ -24,13 +25,12 @@ from protocols.http import HttpRequest, HttpResponse, MalformedBody
 from protocols.jose.jwks import InvalidJwkSet, JwkSet
 from protocols.jose.keys import Algorithm, KeyRing
 from protocols.oauth.errors import TemporarilyUnavailable
-from protocols.oauth.outcome import Decision, Outcome
+from protocols.oauth.outcome import Outcome
 from protocols.oidc.discovery import DiscoveryRejected, ProviderMetadata, discovery_url
 from protocols.resource_authorization_server import (
     KeysNeeded, ResourceAsConfig, ResourceAuthorizationServer,
 )
 
-QUIET_EVENTS = frozenset({"discovery.served", "jwks.served"})
 
 
 @attrs.define(eq=False)
@@ -81,8 +81,7 @@ class ResourceAuthorizationServerActor(HttpActor):
 
     async def record(self, outcome: Outcome) -> None:
         self.runtime.secrets.add_all(outcome.secrets)
-        if outcome.event in QUIET_EVENTS or (outcome.event == "token.introspected"
-                                              and outcome.decision is Decision.ALLOW):
+        if not audited(outcome):
             self.log.debug(outcome.event, jti=outcome.details.get("jti"), client=outcome.details.get("client"))
             return
         agent = self.agent_names.get(outcome.client_id or "", outcome.client_id)

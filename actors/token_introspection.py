@@ -1,7 +1,8 @@
 """A protected resource asking its authorization server whether a token it already validated
 locally is still active (RFC 7662 §2.1), so a revocation at the AS — the token revoked (RFC 7009),
-its client removed, its scope withdrawn — ends it at the resource at once, with or without
-Shared Signals.
+its client removed, its scope withdrawn, a CIBA push that failed — ends it at the resource at once,
+with or without Shared Signals. Used by the pricing API (at the pricing AS) and the action gate (at
+the enterprise IdP).
 
 The resource authenticates as its own registered client (``private_key_jwt``, RFC 7523 §2.2, a
 fresh single-use assertion per request). A positive answer may be kept ``cache_seconds`` (never past
@@ -13,6 +14,8 @@ request is refused ``503 temporarily_unavailable`` (fail closed).
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import attrs
 
 from actors.runtime.context import Runtime
@@ -23,10 +26,22 @@ from protocols.jose.keys import SigningKey
 from protocols.oauth.client_auth import client_assertion_params
 from protocols.oauth.errors import InvalidToken, OAuthError, TemporarilyUnavailable
 from protocols.oauth.introspection import IntrospectionFailed, IntrospectionResponse, introspection_request
-from protocols.oidc.userinfo import AccessTokenClaims
 
 MAX_CACHE_SECONDS = 60
 """The longest a positive answer may be kept (the world file's bound)."""
+
+
+class ValidatedToken(Protocol):
+    """What the resource learned validating the token itself (``AccessTokenClaims``, ``ApprovedAction``)."""
+
+    @property
+    def jti(self) -> str: ...
+
+    @property
+    def client_id(self) -> str: ...
+
+    @property
+    def expires_at(self) -> int: ...
 
 
 @attrs.define(eq=False)
@@ -47,14 +62,14 @@ class TokenIntrospector:
             raise ValueError(f"cache_seconds must be between 0 and {MAX_CACHE_SECONDS}")
         self._entropy = self.runtime.entropy_for(self.client_id).child(f"introspection@{self.issuer}")
 
-    def cached(self, claims: AccessTokenClaims) -> bool:
+    def cached(self, claims: ValidatedToken) -> bool:
         """Whether a positive answer for this token is still held (expired entries are dropped)."""
         now = self.runtime.clock.now()
         for jti in [j for j, until in self._cache.items() if until <= now]:
             del self._cache[jti]
         return claims.jti in self._cache
 
-    async def confirm(self, token: str, claims: AccessTokenClaims, *, endpoint: str | None) -> str:
+    async def confirm(self, token: str, claims: ValidatedToken, *, endpoint: str | None) -> str:
         """Raise ``InvalidToken`` if the AS says the token is not active (or names another token),
         ``TemporarilyUnavailable`` if it cannot say; else return how it was confirmed."""
         if self.cached(claims):

@@ -14,7 +14,9 @@ module adds the pieces around it:
   token lacks the scope, or every one of several that would do (RFC 6750 §3.1);
 - :func:`challenge` — the ``WWW-Authenticate: Bearer`` challenge with ``realm``, ``error``,
   ``error_description`` and, for ``insufficient_scope``, the ``scope`` needed (RFC 6750 §3); no
-  ``error`` when the request carried no credentials (§3.1).
+  ``error`` when the request carried no credentials (§3.1);
+- :func:`verify_own_access_token` — the issuer's check of a token presented back to it (RFC 7009
+  §2.1 revocation, RFC 7662 §2.2 introspection).
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from protocols.http import HttpResponse
-from protocols.jose.jwt import sign_jwt
+from protocols.jose.errors import JwtRejected, TokenExpired, WrongAudience
+from protocols.jose.jwks import JwkSet
+from protocols.jose.jwt import sign_jwt, verify_jwt
 from protocols.jose.keys import SigningKey
-from protocols.jose.profiles import TYP_ACCESS_TOKEN
+from protocols.jose.profiles import TYP_ACCESS_TOKEN, TokenProfile
 from protocols.oauth.errors import InsufficientScope, OAuthError
 from protocols.oidc.userinfo import AccessTokenClaims
 from protocols.token_exchange import ActClaim, MayAct
@@ -60,6 +64,23 @@ def access_token_claims(*, issuer: str, subject: str, audience: str, client_id: 
 def mint_access_token(*, claims: Mapping[str, Any], key: SigningKey) -> str:
     """Sign ``claims`` as an ``at+jwt`` (RFC 9068 §2.1)."""
     return sign_jwt(claims=dict(claims), key=key, typ=TYP_ACCESS_TOKEN)
+
+
+def verify_own_access_token(token: str, *, issuer: str, keys: JwkSet, audiences: Iterable[str],
+                            now: int) -> tuple[Mapping[str, Any] | None, str]:
+    """The claims of an unexpired access token ``issuer`` signed (``keys``: its published keys) for
+    one of ``audiences``, else ``None`` and why. No leeway: the issuer owns the clock that set ``exp``."""
+    for audience in sorted(audiences):
+        profile = TokenProfile.access_token(issuer=issuer, audience=audience, leeway=0)
+        try:
+            return verify_jwt(token, keys=keys, now=now, profile=profile).claims, ""
+        except WrongAudience:
+            continue
+        except TokenExpired:
+            return None, "expired"
+        except JwtRejected:
+            return None, "not an access token of this authorization server"
+    return None, "issued for a resource the caller does not serve"
 
 
 def require_any_scope(token: AccessTokenClaims, any_of: Iterable[str], *, description: str | None = None) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from protocols.oauth.client_auth import ClientRegistration
-from protocols.oauth.revocation import purge_revocations
+from protocols.oauth.revocation import purge_revocations, record_inactive_reason
 
 
 @attrs.frozen(kw_only=True)
@@ -59,14 +59,10 @@ class IssuedTokens:
 
     def inactive_reason(self, claims: Mapping[str, Any], *, clients: Mapping[str, ClientRegistration]) -> str | None:
         """Why a token whose signature and expiry were verified is no longer active (``None``: active)."""
-        jti = claims.get("jti")
-        if not isinstance(jti, str):
-            return "the token has no jti"
-        if jti in self._revoked:
-            return "revoked"
-        token = self._issued.get(jti)
-        if token is None:
-            return "unknown to this authorization server"
+        on_record = record_inactive_reason(claims, issued=self._issued, revoked=self._revoked)
+        if on_record is not None:
+            return on_record
+        token = self._issued[claims["jti"]]
         registration = clients.get(token.client_id)
         if registration is None:
             return f"client {token.client_id} is no longer registered"

@@ -26,7 +26,8 @@ Endpoints below the issuer:
   only to count presentations for the audit trail.
 - ``POST /revoke`` — RFC 7009: a client revokes an access token issued to it (``token_type_hint``
   ``refresh_token`` is ``unsupported_token_type``: none are issued); ``200`` whatever the token.
-- ``POST /introspect`` — RFC 7662: only the protected resources registered here
+- ``POST /introspect`` — RFC 7662 (``protocols.oauth.introspection_endpoint``, the handler the
+  OpenID Provider serves too): only the protected resources registered here
   (:meth:`ResourceAuthorizationServer.register_resource_server`, authenticated like clients: else
   ``401 invalid_client``) learn whether a token for a resource they serve is still active — revoked,
   its client removed or its scope withdrawn (``protocols.resource_as_tokens``) ends it at once;
@@ -46,19 +47,17 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from protocols.access_token import access_token_claims, mint_access_token
+from protocols.access_token import access_token_claims, mint_access_token, verify_own_access_token
 from protocols.entropy import SeededEntropy
 from protocols.http import HttpRequest, HttpResponse
 from protocols.id_jag import GRANT_PROFILE_ID_JAG, MAX_ID_JAG_LIFETIME, validate_id_jag
-from protocols.jose.errors import JwtRejected, TokenExpired, WrongAudience
 from protocols.jose.jwks import JwkSet
-from protocols.jose.jwt import verify_jwt
 from protocols.jose.keys import KeyRing
-from protocols.jose.profiles import TokenProfile
 from protocols.jwt_bearer import JwtBearerRequest, assertion_key_need, peek
 from protocols.oauth.client_auth import AssertionReplayCache, AuthenticatedClient, ClientRegistration
 from protocols.oauth.errors import InvalidRequest, InvalidScope, InvalidTarget, MethodNotAllowed, NotFound, OAuthError
-from protocols.oauth.introspection import IntrospectionRequest, IntrospectionResponse
+from protocols.oauth.introspection import INTROSPECTION_PATH
+from protocols.oauth.introspection_endpoint import ProtectedResources, serve_introspection
 from protocols.oauth.metadata import (
     SIGNING_ALGS, AuthorizationServerMetadata, MetadataRejected, flag, metadata_url, strings,
 )
@@ -72,7 +71,6 @@ from protocols.token_exchange import GRANT_TYPE_JWT_BEARER, scopes_outside
 TOKEN_PATH = "/token"
 JWKS_PATH = "/jwks"
 REVOCATION_PATH = "/revoke"
-INTROSPECTION_PATH = "/introspect"
 
 
 @attrs.frozen(kw_only=True)
@@ -87,7 +85,6 @@ class ResourceAsMetadata(AuthorizationServerMetadata):
     authorization_grant_profiles_supported: tuple[str, ...] = strings((GRANT_PROFILE_ID_JAG,))
     token_endpoint_auth_methods_supported: tuple[str, ...] = strings(("private_key_jwt", "client_secret_basic"))
     revocation_endpoint_auth_methods_supported: tuple[str, ...] = strings(("private_key_jwt", "client_secret_basic"))
-    introspection_endpoint: str | None = None
     introspection_endpoint_auth_methods_supported: tuple[str, ...] = strings(("private_key_jwt",
                                                                               "client_secret_basic"))
     introspection_endpoint_auth_signing_alg_values_supported: tuple[str, ...] = strings(SIGNING_ALGS)
@@ -158,9 +155,8 @@ class ResourceAuthorizationServer:
     entropy: SeededEntropy = attrs.field(repr=False)
     clients: dict[str, ClientRegistration] = attrs.field(factory=dict)
     subjects: dict[tuple[str, str], str | None] = attrs.field(factory=dict)
-    resource_servers: dict[str, ClientRegistration] = attrs.field(factory=dict)
+    protected_resources: ProtectedResources = attrs.field(factory=ProtectedResources)
     tokens: IssuedTokens = attrs.field(factory=IssuedTokens, repr=False)
-    _served: dict[str, frozenset[str]] = attrs.field(factory=dict, init=False)
     _trusted: dict[str, _TrustedKeys] = attrs.field(factory=dict, init=False)
     _replay: AssertionReplayCache = attrs.field(factory=AssertionReplayCache, init=False, repr=False)
     _presentations: dict[str, tuple[int, int]] = attrs.field(factory=dict, init=False)
@@ -190,8 +186,7 @@ class ResourceAuthorizationServer:
         unknown = sorted(set(resources) - set(self.config.resources))
         if unknown:
             raise ValueError(f"not a resource of this authorization server: {unknown[0]}")
-        self.resource_servers[registration.client_id] = attrs.evolve(registration, grant_types=frozenset())
-        self._served[registration.client_id] = frozenset(resources)
+        self.protected_resources.register(registration, resources=resources)
 
     def revoke_client(self, client_id: str, *, now: int) -> list[str]:
         """Revoke every live access token of ``client_id`` (an administrator removed it); their jtis."""
@@ -270,9 +265,7 @@ class ResourceAuthorizationServer:
         def refuse(error: OAuthError, client_id: str | None) -> Handled:
             return refused_explained(error, event="id_jag.rejected", client_id=client_id)
 
-        authenticate = ClientAuthenticator(issuer=self.issuer, token_endpoint=self.metadata.token_endpoint,
-                                           lookup=self.clients.get, replay_cache=self._replay)
-        return serve_token_request(request, now=now, authenticate=authenticate,
+        return serve_token_request(request, now=now, authenticate=self._authenticator(),
                                    grants={GRANT_TYPE_JWT_BEARER: self._redeem}, refuse=refuse,
                                    unsupported="this authorization server only redeems ID-JAGs (jwt-bearer)",
                                    unauthorized="client may not use the jwt-bearer grant")
@@ -341,36 +334,22 @@ class ResourceAuthorizationServer:
             raise InvalidScope("no requested scope is permitted for this client at this resource")
         return scope
 
-
     # -- revocation (RFC 7009) and introspection (RFC 7662) ------------------------------------
 
-    def _authenticator(self, lookup: Any) -> ClientAuthenticator:
-        return ClientAuthenticator(issuer=self.issuer, token_endpoint=self.metadata.token_endpoint, lookup=lookup,
-                                   replay_cache=self._replay)
-
-    def _verified(self, token: str, *, audiences: frozenset[str], now: int) -> tuple[Mapping[str, Any] | None, str]:
-        """The claims of an unexpired access token we issued for one of ``audiences`` (no leeway:
-        we own the clock that set ``exp``), else ``None`` and why."""
-        for audience in sorted(audiences):
-            profile = TokenProfile.access_token(issuer=self.issuer, audience=audience, leeway=0)
-            try:
-                return verify_jwt(token, keys=self.public_keys(now=now), now=now, profile=profile).claims, ""
-            except WrongAudience:
-                continue
-            except TokenExpired:
-                return None, "expired"
-            except JwtRejected:
-                return None, "not an access token of this authorization server"
-        return None, "issued for a resource the caller does not serve"
+    def _authenticator(self) -> ClientAuthenticator:
+        """Client authentication here (RFC 6749 §2.3, RFC 7523 §3), one replay cache for every endpoint."""
+        return ClientAuthenticator(issuer=self.issuer, token_endpoint=self.metadata.token_endpoint,
+                                   lookup=self.clients.get, replay_cache=self._replay)
 
     def _revoke(self, request: HttpRequest, now: int) -> Handled:
         """RFC 7009 §2.1: the token's own client revokes it; §2.2: ``200`` also for an unknown token."""
         client_id: str | None = None
         try:
             form = read_token_form(request)
-            client_id = self._authenticator(self.clients.get)(request, form, now=now).client_id
+            client_id = self._authenticator()(request, form, now=now).client_id
             revocation = RevocationRequest.from_form(form, revocable=(ACCESS_TOKEN_HINT,))
-            claims, _why = self._verified(revocation.token, audiences=frozenset(self.config.resources), now=now)
+            claims, _why = verify_own_access_token(revocation.token, issuer=self.issuer, keys=self.public_keys(now=now),
+                                                   audiences=self.config.resources, now=now)
             if claims is not None and claims.get("client_id") != client_id:
                 raise InvalidRequest("the token was not issued to this client")
         except OAuthError as exc:
@@ -386,27 +365,10 @@ class ResourceAuthorizationServer:
             details={"jti": claims["jti"], "kind": "access_token"}, secrets=(revocation.token,)))
 
     def _introspect(self, request: HttpRequest, now: int) -> Handled:
-        """RFC 7662 §2: an authenticated protected resource asks; inactive is ``{"active": false}``."""
-        caller: str | None = None
-        try:
-            form = read_token_form(request)
-            caller = self._authenticator(self.resource_servers.get)(request, form, now=now).client_id
-            asked = IntrospectionRequest.from_form(form)
-        except OAuthError as exc:
-            return refused_explained(exc, event="token.introspection_refused",
-                                     details={"client": caller} if caller else None)
-        claims, why = self._verified(asked.token, audiences=self._served.get(caller, frozenset()), now=now)
-        if claims is not None:
-            why = self.tokens.inactive_reason(claims, clients=self.clients) or ""
-        known = {} if claims is None else {"jti": claims["jti"], "kind": "access_token"}
-        subject = None if claims is None else str(claims["sub"])
-        client_id = None if claims is None else str(claims["client_id"])
-        if why:
-            return Handled(response=IntrospectionResponse.inactive().to_response(), outcome=Outcome(
-                event="token.introspected", decision=Decision.DENY, reason=f"inactive: {why}", subject=subject,
-                client_id=client_id, details={"client": caller, "active": False, **known},
-                secrets=(asked.token,)))
-        assert claims is not None
-        return Handled(response=IntrospectionResponse.for_claims(claims).to_response(), outcome=Outcome(
-            event="token.introspected", decision=Decision.ALLOW, reason="active", subject=subject,
-            client_id=client_id, details={"client": caller, "active": True, **known}, secrets=(asked.token,)))
+        """RFC 7662 §2 (``protocols.oauth.introspection_endpoint``); a token is active while the record
+        of ``protocols.resource_as_tokens`` says so."""
+        return serve_introspection(request, now=now, issuer=self.issuer, keys=self.public_keys(now=now),
+                                   authenticator=self._authenticator(),
+                                   resources=self.protected_resources,
+                                   inactive_reason=lambda claims: self.tokens.inactive_reason(claims,
+                                                                                             clients=self.clients))

@@ -4,7 +4,9 @@ authenticator app (device key enrolled at the IdP) and mailbox, the systems that
 actions, and each agent's CIBA client registration and requester.
 
 Approvers' apps and mailboxes are actors named ``authenticator-<person>`` and ``mail-<person>``;
-an executor is an ``ActionGate`` named as in the rule's ``executor``.
+an executor is an ``ActionGate`` named as in the rule's ``executor``, registered at the IdP as a
+protected resource with its own ``private_key_jwt`` key, so it can introspect every approval token
+(RFC 7662) and refuse one the IdP revoked.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from actors.identity_providers import GOOGLE_SUBJECT_PREFIX, google_subject
 from actors.oidc_provider import OidcProviderActor
 from actors.runtime.actor import HttpActor
 from actors.runtime.context import Runtime
+from actors.token_introspection import TokenIntrospector
 from protocols.ciba import CibaClient, DeliveryMode
 from protocols.device_approval import DeviceRegistration
 from protocols.jose.jwks import JwkSet
 from protocols.jose.keys import Algorithm
+from protocols.oauth.client_auth import ClientRegistration
 from protocols.oidc.backchannel import Backchannel
 from scenarios.world import World
 from scenarios.world_approvals import USER_APPROVER, AnswerSpec
@@ -60,6 +64,19 @@ def _answer(spec: AnswerSpec) -> Answer:
     return Answer(decision=spec.decision, delay=spec.delay, reason=spec.reason)
 
 
+def _action_gate(*, runtime: Runtime, idp: OidcProviderActor, name: str) -> ActionGate:
+    """The gate ``name`` and its registration at ``idp`` as a protected resource for its own resource."""
+    assert idp.provider is not None
+    base_url = runtime.network.base_url_for(name)
+    key = runtime.new_signing_key(owner=name, purpose=f"client@{idp.name}", alg=Algorithm.ES256)
+    idp.provider.register_resource_server(ClientRegistration(
+        client_id=name, name=name, redirect_uris=(), jwks=JwkSet.from_json({"keys": [key.public_jwk()]})),
+        resources=frozenset({base_url}))
+    return ActionGate(name=name, runtime=runtime, base_url=base_url, idp_issuer=idp.base_url, title=name,
+                      introspector=TokenIntrospector(runtime=runtime, issuer=idp.base_url, client_id=name,
+                                                     signing_key=key))
+
+
 def build_approvals(*, world: World, runtime: Runtime, idp: OidcProviderActor,
                     agents: dict[str, AgentActor]) -> ApprovalCast:
     """Install CIBA at ``idp`` and build the approval actors; agents must already be registered clients."""
@@ -72,8 +89,7 @@ def build_approvals(*, world: World, runtime: Runtime, idp: OidcProviderActor,
         backchannel.add_login_hint(hint=person.email, subject=cast.subjects[person.id])
     network = runtime.network
     for name in section.executors:
-        cast.gates[name] = ActionGate(name=name, runtime=runtime, base_url=network.base_url_for(name),
-                                      idp_issuer=idp.base_url, title=name)
+        cast.gates[name] = _action_gate(runtime=runtime, idp=idp, name=name)
     for spec in section.approvers:
         person = world.person(spec.person)
         app_name = f"authenticator-{person.id}"

@@ -4,11 +4,14 @@
   with its own client authentication: the endpoint MUST require it (§2.1).
 - S← ``200 application/json`` (§2.2): ``active`` (REQUIRED); for an active token the members the
   caller may see (``scope``, ``client_id``, ``sub``, ``aud``, ``iss``, ``exp``, ``iat``, ``jti``,
-  ``token_type``, and ``act`` — RFC 8693 §4.1). An inactive token — expired, revoked, unknown, or
-  one the caller is not allowed to see (§4) — is ``{"active": false}`` and nothing else (§2.2).
+  ``token_type``, ``act`` — RFC 8693 §4.1 — and a RAR token's ``authorization_details`` — RFC 9396
+  §9.2). An inactive token — expired, revoked, unknown, or one the caller is not allowed to see
+  (§4) — is ``{"active": false}`` and nothing else (§2.2).
 - ERR (§2.3): bad caller credentials → ``401 invalid_client`` (RFC 6749 §5.2); a request without
   ``token`` → ``400 invalid_request``. An unknown hint is ignored (the server searches every type).
 - The answer is not cached by intermediaries (``Cache-Control: no-store``, §2.2 via RFC 6749 §5.1).
+
+The server's handler is ``protocols.oauth.introspection_endpoint``.
 """
 
 from __future__ import annotations
@@ -22,8 +25,13 @@ from protocols.http import HttpRequest, HttpResponse, MalformedBody, parse_json
 from protocols.oauth.errors import InvalidRequest, OAuthError
 from protocols.oauth.revocation import token_params
 
-ANSWERED_CLAIMS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "act")
-"""The members of an active answer taken from the token's claims (§2.2; ``act``: RFC 8693 §4.1)."""
+INTROSPECTION_PATH = "/introspect"
+"""Where every authorization server here serves introspection, below its issuer."""
+
+ANSWERED_CLAIMS = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "nbf", "jti", "act",
+                   "authorization_details")
+"""The members of an active answer taken from the token's claims (§2.2; ``act``: RFC 8693 §4.1;
+``authorization_details``: RFC 9396 §9.2)."""
 
 
 class IntrospectionFailed(ValueError):

@@ -9,7 +9,8 @@ draft's §7 member).
 - Document (§2): members without a value (``None``) and arrays with no element are omitted;
   ``code_challenge_methods_supported`` absent means no PKCE, so clients refuse such a server
   (RFC 7636, MCP authorization); RFC 9207's ``authorization_response_iss_parameter_supported``
-  announces ``iss`` in authorization responses.
+  announces ``iss`` in authorization responses; a server with an RFC 7662 endpoint advertises it
+  with its client authentication methods and algorithms (none by default).
 - Client check (§3.3): the ``issuer`` of the document must be identical to the issuer the URL was
   built from, else the document is discarded (:meth:`AuthorizationServerMetadata.checked_document`);
   members are type-checked by :meth:`AuthorizationServerMetadata.typed_members`.
@@ -78,6 +79,9 @@ class AuthorizationServerMetadata:
     token_endpoint_auth_methods_supported: tuple[str, ...] = strings(("client_secret_basic", "private_key_jwt"))
     token_endpoint_auth_signing_alg_values_supported: tuple[str, ...] = strings(SIGNING_ALGS)
     revocation_endpoint_auth_methods_supported: tuple[str, ...] = strings(("client_secret_basic", "private_key_jwt"))
+    introspection_endpoint: str | None = None
+    introspection_endpoint_auth_methods_supported: tuple[str, ...] = strings()
+    introspection_endpoint_auth_signing_alg_values_supported: tuple[str, ...] = strings()
     code_challenge_methods_supported: tuple[str, ...] = strings(("S256",))
     authorization_response_iss_parameter_supported: bool | None = flag(True)
 

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 from typing import Any
 
 import attrs
@@ -89,3 +89,18 @@ def purge_revocations(issued: dict[str, Any], revoked: dict[str, int], *, now: i
         del issued[jti]
     for jti in [k for k, exp in revoked.items() if exp <= now - REVOCATION_LEEWAY]:
         del revoked[jti]
+
+
+def record_inactive_reason(claims: Mapping[str, Any], *, issued: Container[str],
+                           revoked: Container[str]) -> str | None:
+    """Why a token its issuer verified (signature, expiry) is no longer active by the issuer's record
+    of the token ids it minted and revoked (``None``: it is): no ``jti``, revoked (§2.2), or never
+    recorded as issued here (RFC 7662 §2.2: every such token is inactive)."""
+    jti = claims.get("jti")
+    if not isinstance(jti, str):
+        return "the token has no jti"
+    if jti in revoked:
+        return "revoked"
+    if jti not in issued:
+        return "unknown to this authorization server"
+    return None

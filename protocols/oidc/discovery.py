@@ -1,9 +1,9 @@
 """OpenID Provider metadata (OpenID Connect Discovery 1.0 §3, §4; RFC 8414 §2, §3; RFC 9207 §3).
 
 ``ProviderMetadata`` is the RFC 8414 document (``protocols.oauth.metadata``) plus the Discovery §3
-members (``userinfo_endpoint``, subject types, ID token algorithms, claims, request parameters) and
-those CIBA and the ID-JAG draft add. The provider builds its document from its issuer base URL; a
-relying party fetches
+members (``userinfo_endpoint``, subject types, ID token algorithms, claims, request parameters), those
+CIBA and the ID-JAG draft add, and its RFC 7662 introspection endpoint (``private_key_jwt`` only). The
+provider builds its document from its issuer base URL; a relying party fetches
 ``issuer + "/.well-known/openid-configuration"`` (Discovery §4.1: appended after stripping a
 trailing ``/``) and refuses a document whose ``issuer`` differs from the prefix it used (§4.3),
 that lacks a required member, or that does not advertise S256 PKCE (RFC 8414 §2: absent ⇒ no PKCE).
@@ -15,7 +15,8 @@ from typing import Any
 
 import attrs
 
-from protocols.oauth.metadata import AuthorizationServerMetadata, flag, strings
+from protocols.oauth.introspection import INTROSPECTION_PATH
+from protocols.oauth.metadata import SIGNING_ALGS, AuthorizationServerMetadata, flag, strings
 
 WELL_KNOWN_PATH = "/.well-known/openid-configuration"
 
@@ -49,6 +50,9 @@ class ProviderMetadata(AuthorizationServerMetadata):
     id_token_signing_alg_values_supported: tuple[str, ...] = strings(("RS256",))
     token_endpoint_auth_methods_supported: tuple[str, ...] = strings(("private_key_jwt", "client_secret_basic"))
     revocation_endpoint_auth_methods_supported: tuple[str, ...] = strings()
+    # RFC 7662 §2 via RFC 8414 §2: the protected resources registered here (the action gate) introspect.
+    introspection_endpoint_auth_methods_supported: tuple[str, ...] = strings(("private_key_jwt",))
+    introspection_endpoint_auth_signing_alg_values_supported: tuple[str, ...] = strings(SIGNING_ALGS)
     claims_supported: tuple[str, ...] = strings((
         "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "sid",
         "name", "email", "email_verified", "role", "territory"))
@@ -68,7 +72,8 @@ class ProviderMetadata(AuthorizationServerMetadata):
         """The document of a provider whose endpoints sit below ``issuer`` at the standard paths."""
         base = issuer.rstrip("/")
         return cls(issuer=issuer, authorization_endpoint=base + AUTHORIZE_PATH, token_endpoint=base + TOKEN_PATH,
-                   userinfo_endpoint=base + USERINFO_PATH, jwks_uri=base + JWKS_PATH, **overrides)
+                   userinfo_endpoint=base + USERINFO_PATH, jwks_uri=base + JWKS_PATH,
+                   introspection_endpoint=base + INTROSPECTION_PATH, **overrides)
 
     @classmethod
     def from_json(cls, document: Any, *, expected_issuer: str) -> ProviderMetadata:

@@ -8,8 +8,10 @@ Endpoints (paths below the issuer, see ``discovery``):
 - ``GET /federate/<upstream>`` and ``GET /federate/<upstream>/callback`` — social login: this
   provider is the relying party of an upstream OP; the callback needs a back-channel token request,
   so it returns ``Fetch`` and the actor calls ``resume`` with the upstream's answer (sans-IO).
-- ``POST /token`` — RFC 6749 §4.1.3, §5; client authentication per ``client_auth``; and
-  ``GET|POST /userinfo`` — OIDC Core §5.3 with RFC 6750 challenges (``provider_tokens``).
+- ``POST /token`` — RFC 6749 §4.1.3, §5; client authentication per ``client_auth``;
+  ``GET|POST /userinfo`` — OIDC Core §5.3 with RFC 6750 challenges; and ``POST /introspect`` —
+  RFC 7662, for the protected resources registered here (the action gate asks whether a CIBA
+  approval token is still active) (``provider_tokens``).
 
 Every call returns a ``Handled`` (response + one ``Outcome``) or a ``Fetch``; the ``Outcome`` names
 one event (``area.past_tense``), the decision, the reason, the subject and client, and lists the
@@ -33,6 +35,8 @@ from protocols.jose.keys import KeyRing, SigningKey
 from protocols.oauth.authorization_code import CodeLedger
 from protocols.oauth.client_auth import AssertionReplayCache, AuthenticatedClient, ClientRegistration
 from protocols.oauth.errors import MethodNotAllowed, NotFound
+from protocols.oauth.introspection import INTROSPECTION_PATH
+from protocols.oauth.introspection_endpoint import ProtectedResources
 from protocols.oauth.outcome import Decision, Handled, Outcome, refused
 from protocols.oauth.revocation import purge_revocations
 from protocols.oauth.token_endpoint import ClientAuthenticator, GrantHandler
@@ -100,6 +104,7 @@ class OpenIdProvider(ProviderSignIn, ProviderTokens):
     _replay: AssertionReplayCache = attrs.field(factory=AssertionReplayCache, init=False)
     _issued: dict[str, IssuedToken] = attrs.field(factory=dict, init=False)
     _revoked: dict[str, int] = attrs.field(factory=dict, init=False)
+    protected_resources: ProtectedResources = attrs.field(factory=ProtectedResources, init=False)
     _totp_steps: dict[str, int] = attrs.field(factory=dict, init=False)
     federations: federation.FederationState = attrs.field(factory=federation.FederationState, init=False)
     grant_handlers: dict[str, GrantHandler] = attrs.field(factory=dict, init=False)
@@ -215,6 +220,7 @@ _ROUTES: dict[str, tuple[tuple[str, ...], str]] = {
     LOGIN_PATH: (("POST",), "_login"),
     TOKEN_PATH: (("POST",), "_token"),
     USERINFO_PATH: (("GET", "POST"), "_userinfo"),
+    INTROSPECTION_PATH: (("POST",), "_introspect"),
 }
 """Path below the issuer → (allowed methods, handler method name)."""
 

@@ -6,6 +6,10 @@ of the authorization code grant, UserInfo, and the register of the token ids it 
   §4.1.3, PKCE RFC 7636 §4.6) issues an ID token (OIDC Core §3.1.3.3, ``id_token``) and an
   ``at+jwt`` access token for the UserInfo endpoint; a replayed code revokes what it was redeemed for.
 - ``GET|POST /userinfo`` — OIDC Core §5.3 with RFC 6750 challenges.
+- ``POST /introspect`` — RFC 7662 (``protocols.oauth.introspection_endpoint``, the resource AS's
+  handler too): a protected resource registered here (``register_resource_server``, ``private_key_jwt``
+  only) learns whether an access token addressed to it — a CIBA approval token for the action gate —
+  is active: signed here, unexpired, on record and not revoked; with its ``authorization_details``.
 - Claims released for a scope (OIDC Core §5.4) plus the claims hook's, in ID tokens and UserInfo.
 - Every token minted here or by an extension (``record_issued``) can be revoked before it expires —
   by id (RFC 7009 §2.2), by subject or by client — and is then refused at UserInfo and by every check
@@ -29,9 +33,11 @@ from protocols.jose.profiles import TYP_ACCESS_TOKEN
 from protocols.oauth.authorization_code import (
     AUTHORIZATION_CODE, CodeGrant, CodeLedger, CodeReuseDetected, TokenRequestParams,
 )
-from protocols.oauth.client_auth import AuthenticatedClient
+from protocols.oauth.client_auth import AuthenticatedClient, ClientAuthMethod, ClientRegistration
 from protocols.oauth.errors import InvalidGrant, InvalidToken, OAuthError
+from protocols.oauth.introspection_endpoint import ProtectedResources, serve_introspection
 from protocols.oauth.outcome import Decision, Handled, Outcome, refused
+from protocols.oauth.revocation import record_inactive_reason
 from protocols.oauth.token_endpoint import ClientAuthenticator, GrantHandler, serve_token_request
 from protocols.oauth.token_response import TokenResponse
 from protocols.oidc.authentication import Session, UserAccount
@@ -70,6 +76,7 @@ class ProviderTokens:
     _codes: CodeLedger
     _issued: dict[str, IssuedToken]
     _revoked: dict[str, int]
+    protected_resources: ProtectedResources
     public_keys: Callable[..., JwkSet]
     """``(*, now)``: our published keys as a verifier sees them."""
     _client_authenticator: Callable[[], ClientAuthenticator]
@@ -120,6 +127,25 @@ class ProviderTokens:
             self._revoked[jti] = self._issued[jti].expires_at
         return Outcome(event="token.revoked", decision=Decision.ALLOW, client_id=client_id,
                        reason="every token issued to the client revoked", details={"revoked": tokens})
+
+    # ------------------------------------------------------------------ introspection (RFC 7662)
+
+    def register_resource_server(self, registration: ClientRegistration, *, resources: frozenset[str]) -> None:
+        """A protected resource allowed to introspect the access tokens issued for ``resources`` (its
+        RFC 8707 identifiers: RFC 7662 §2.1, §4); it authenticates with ``private_key_jwt`` (RFC 7523
+        §2.2), the one method ``introspection_endpoint_auth_methods_supported`` names."""
+        if registration.auth_method is not ClientAuthMethod.PRIVATE_KEY_JWT:
+            raise ValueError("a protected resource authenticates here with private_key_jwt")
+        if not resources:
+            raise ValueError("a protected resource serves at least one resource")
+        self.protected_resources.register(registration, resources=resources)
+
+    def _introspect(self, request: HttpRequest, now: int) -> Handled:
+        """RFC 7662 §2: active while signed here, unexpired, recorded as issued and not revoked."""
+        return serve_introspection(
+            request, now=now, issuer=self.issuer, keys=self.public_keys(now=now),
+            authenticator=self._client_authenticator(), resources=self.protected_resources,
+            inactive_reason=lambda claims: record_inactive_reason(claims, issued=self._issued, revoked=self._revoked))
 
     # ------------------------------------------------------------------ token endpoint
 

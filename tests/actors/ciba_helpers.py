@@ -111,8 +111,9 @@ agent = "sales-agent-prod-001"
 
 
 def make_world(mode: str = "poll", *, actions: tuple[str, ...] = ("approve-me", "deny-me", "ignore-me"),
-               extra: str = "") -> World:
-    text = WORLD.replace("MODE", mode) + "".join(ACTION.format(id=a, phase=i + 1) for i, a in enumerate(actions))
+               extra: str = "", token_lifetime: int = 300) -> World:
+    text = WORLD.replace("MODE", mode).replace("token_lifetime = 300", f"token_lifetime = {token_lifetime}")
+    text += "".join(ACTION.format(id=a, phase=i + 1) for i, a in enumerate(actions))
     return parse_world(text + extra, source="ciba-test.toml")
 
 

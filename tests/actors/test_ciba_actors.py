@@ -4,7 +4,8 @@ authenticator app and mailbox, and the action gateway that performs approved act
 Each delivery mode (poll, ping, push) runs end to end; denial, silence, slow_down (a raw client and
 the requester's own pacing), replay, hostile requests, forged notifications and a failing ping or
 push endpoint each end with the right error and nothing left stuck (a later request still succeeds);
-the tokens of a failed push are revoked.
+the tokens of a failed push are revoked, and the gateway — which introspects every approval token at
+the IdP (RFC 7662) — refuses them; it executes nothing when it cannot ask the IdP.
 """
 
 import json
@@ -251,14 +252,16 @@ def issued_at(entry):
 @TRANSPORTS
 async def test_a_failed_push_revokes_the_undelivered_tokens(transport, autojump_clock):
     """CIBA §10.3.1: the IdP could not push the approval token, so it revokes what it minted for that
-    push — refused by the IdP from then on, marked revoked in the report's token lineage — and the
-    request ends (a push client may not poll, §10.3): the agent learns nothing, performs nothing,
-    and its next request, once the endpoint works again, is pushed and honoured."""
+    push — marked revoked in the report's token lineage — and the request ends (a push client may not
+    poll, §10.3): the agent learns nothing, performs nothing. A copy the failing endpoint kept is still
+    unexpired (here the token outlives the request) and passes the gateway's local JWT check, but the
+    gateway asks the IdP (RFC 7662), learns it is inactive and refuses it (401 invalid_token). The
+    agent's next request, once the endpoint works again, is pushed and honoured."""
     def broken(runtime):
         return [LoggingBrokenEndpoint(name="broken-endpoint", runtime=runtime,
                                       base_url=runtime.network.base_url_for("broken-endpoint"))]
 
-    async with mini_cast(transport, make_world("push"), extra=broken) as cast:
+    async with mini_cast(transport, make_world("push", token_lifetime=1200), extra=broken) as cast:
         bc, endpoint = cast.approvals.backchannel, cast.extra[0]
         bc.clients[AGENT] = attrs.evolve(bc.clients[AGENT], notification_endpoint=endpoint.url("/ciba"))
         outcome = await ask(cast, "approve-me")
@@ -277,18 +280,26 @@ async def test_a_failed_push_revokes_the_undelivered_tokens(transport, autojump_
             node = lineage[key]
             assert (node.revoked_seq, node.revoked_time, node.uses) == (failed.seq, failed.time, 0)
         assert cast.gate.executed == [] and not cast.audit("action.executed")
-        # The gate validates approval tokens locally (JWKS, RFC 9068 §4) and cannot see the IdP's
-        # revocation: what bounds a leaked copy there is its short life — over before the agent gave up.
-        claims = verify_jwt(leaked["access_token"], keys=bc.provider.public_keys(now=cast.runtime.clock.now()),
-            now=issued_at(issued), profile=TokenProfile.access_token(
-            issuer=cast.idp.base_url, audience=cast.gate.resource)).claims
-        assert claims["exp"] - claims["iat"] == 300 and claims["exp"] < cast.runtime.clock.now()
+        # The leaked copy is still valid as a JWT (signature, audience, expiry: RFC 9068 §4) — only the
+        # IdP knows it was revoked, and the gateway asks it before executing.
+        now = cast.runtime.clock.now()
+        profile = TokenProfile.access_token(issuer=cast.idp.base_url, audience=cast.gate.resource)
+        claims = verify_jwt(leaked["access_token"], keys=bc.provider.public_keys(now=now), now=now,
+                            profile=profile).claims
+        assert claims["iat"] == issued_at(issued) and claims["exp"] > now and claims["jti"] == jtis[0]
         replay = await cast.runtime.network.send(HttpRequest.json_post(
             url=cast.gate.actions_endpoint, headers={"authorization": f"Bearer {leaked['access_token']}"},
             payload={"action": "send_email", "detail": action(cast, "approve-me").detail.to_json()}))
-        assert replay.status == 401 and "invalid_token" in replay.header("www-authenticate")
+        assert replay.status == 401 and 'error="invalid_token"' in replay.header("www-authenticate")
+        (inactive,) = cast.audit("token.introspected")
+        assert (inactive.actor, inactive.decision, inactive.reason, inactive.agent) == (
+            cast.idp.name, "deny", "inactive: revoked", AGENT)
+        assert (inactive.details["client"], inactive.details["jti"]) == (cast.gate.name, jtis[0])
         (refused,) = cast.audit("action.refused")
-        assert "expired" in refused.details["description"] and cast.gate.executed == []
+        assert (refused.reason, refused.agent, refused.details["jti"], refused.details["check"]) == (
+            "invalid_token", AGENT, jtis[0], "introspection")
+        assert "reports the token inactive" in refused.details["description"] and refused.seq > inactive.seq
+        assert cast.gate.executed == [] and not cast.audit("action.executed")
 
         # nothing stuck: the request ended, and once the endpoint works the next request is honoured
         assert bc.ledger.get(leaked["auth_req_id"]).state.value == "failed" and bc.next_deadline() is None
@@ -301,6 +312,32 @@ async def test_a_failed_push_revokes_the_undelivered_tokens(transport, autojump_
         node = {n.key: n for n in build_lineage(cast.audit()).nodes}[identifier_key(reissued.details["jti"])]
         assert node.revoked_seq is None and node.uses == 1
         assert len(cast.audit("ciba.pushed")) == 1 and len(cast.audit("ciba.push_failed")) == 1
+
+
+@TRANSPORTS
+async def test_the_gateway_executes_nothing_when_the_idp_cannot_be_asked(transport, autojump_clock):
+    """The gateway introspects every approval token at the IdP before executing: an IdP it cannot
+    reach (or that advertises no introspection endpoint) makes it refuse ``503
+    temporarily_unavailable`` — fail closed — and the refusal does not spend the approval."""
+    async with mini_cast(transport, make_world("poll")) as cast:
+        outcome = await ask(cast, "approve-me")
+        detail = action(cast, "approve-me").detail
+        assert (await perform(cast, outcome, detail))[0] == 201              # the gateway has the IdP's metadata
+        gate = cast.gate
+        metadata = gate._metadata
+        for endpoint, why in (("http://127.0.0.1:1/introspect", "unreachable"), (None, "no introspection endpoint")):
+            gate._metadata = attrs.evolve(metadata, introspection_endpoint=endpoint)
+            status, body = await perform(cast, outcome, detail, act="update_crm")
+            assert (status, body["error"]) == (503, "temporarily_unavailable")
+            refused = cast.audit("action.refused")[-1]
+            assert (refused.reason, refused.agent, refused.details["check"]) == (
+                "temporarily_unavailable", AGENT, "introspection")
+            assert why in refused.details["description"]
+        assert [e.action for e in gate.executed] == ["send_email"] and len(cast.audit("action.executed")) == 1
+        gate._metadata = metadata                                             # the IdP answers again
+        assert (await perform(cast, outcome, detail, act="update_crm"))[0] == 201
+        assert [e.action for e in gate.executed] == ["send_email", "update_crm"]
+        assert all(e.reason.endswith("(introspected)") for e in cast.audit("action.executed"))
 
 
 @TRANSPORTS
